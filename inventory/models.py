@@ -1,0 +1,178 @@
+"""Locations, stock levels, the stock ledger, suppliers and supplier products."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from retailai.commerce.models import Channel, Product
+
+from .choices import LocationKind, MovementKind
+
+
+class Location(models.Model):
+    """A warehouse or store that holds stock."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=LocationKind.choices, default=LocationKind.WAREHOUSE)
+    channels = models.ManyToManyField(
+        Channel, verbose_name=_("channels served"), blank=True, related_name="locations"
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockLevel(models.Model):
+    """Stock of one product at one location; changed only through inventory.services."""
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="stock_levels", on_delete=models.PROTECT)
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), related_name="stock_levels", on_delete=models.PROTECT
+    )
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    on_order = models.IntegerField(_("on order"), default=0)
+    reserved = models.IntegerField(_("reserved"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        ordering = ["product_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "location"], name="stocklevel_unique_product_location"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stocklevel_on_hand_ge_0"),
+            models.CheckConstraint(condition=Q(on_order__gte=0), name="stocklevel_on_order_ge_0"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="stocklevel_reserved_ge_0"),
+        ]
+        indexes = [models.Index(fields=["location", "product"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: {self.on_hand}"
+
+    @property
+    def available(self) -> int:
+        """On hand less what is reserved for open orders."""
+        return self.on_hand - self.reserved
+
+    @property
+    def inventory_position(self) -> int:
+        """On hand + on order − reserved: what replenishment compares with the order-up-to level."""
+        return self.on_hand + self.on_order - self.reserved
+
+
+class StockMovement(models.Model):
+    """One entry of the stock ledger: a signed change of on-hand stock. Never edited."""
+
+    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="stock_movements", on_delete=models.PROTECT)
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), related_name="stock_movements", on_delete=models.PROTECT
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=MovementKind.choices)
+    quantity = models.IntegerField(_("quantity"), help_text=_("Signed change of on-hand stock."))
+    on_hand_after = models.IntegerField(_("on hand after"))
+    reference = models.CharField(_("reference"), max_length=128, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0) | Q(kind="count"), name="movement_quantity_not_0"),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["receipt", "return", "transfer_in"]) | Q(quantity__gt=0),
+                name="movement_inbound_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["sale", "transfer_out"]) | Q(quantity__lt=0),
+                name="movement_outbound_negative",
+            ),
+            models.CheckConstraint(condition=Q(on_hand_after__gte=0), name="movement_on_hand_after_ge_0"),
+        ]
+        indexes = [models.Index(fields=["product", "location", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity:+d} {self.product_id}@{self.location_id}"
+
+
+class Supplier(models.Model):
+    """A vendor that supplies products."""
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    email = models.EmailField(_("email"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SupplierProduct(models.Model):
+    """The terms under which a supplier supplies a product."""
+
+    supplier = models.ForeignKey(Supplier, verbose_name=_("supplier"), related_name="products", on_delete=models.CASCADE)
+    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="supplier_terms", on_delete=models.CASCADE)
+    supplier_sku = models.CharField(_("supplier SKU"), max_length=64, blank=True)
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"))
+    lead_time_std_days = models.DecimalField(
+        _("lead-time std. dev. (days)"), max_digits=6, decimal_places=2, default=0
+    )
+    moq = models.PositiveIntegerField(_("minimum order quantity"), default=1)
+    pack_size = models.PositiveIntegerField(_("pack size"), default=1)
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=4)
+    order_days = models.CharField(
+        _("order days"),
+        max_length=7,
+        default="1111100",
+        help_text=_("Seven 0/1 flags, Monday first: the weekdays on which orders can be placed."),
+    )
+    is_primary = models.BooleanField(_("primary supplier"), default=True)
+
+    class Meta:
+        verbose_name = _("supplier product")
+        verbose_name_plural = _("supplier products")
+        ordering = ["supplier_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["supplier", "product"], name="supplierproduct_unique"),
+            models.CheckConstraint(condition=Q(moq__gte=1), name="supplierproduct_moq_ge_1"),
+            models.CheckConstraint(condition=Q(pack_size__gte=1), name="supplierproduct_pack_ge_1"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="supplierproduct_cost_ge_0"),
+            models.CheckConstraint(condition=Q(lead_time_std_days__gte=0), name="supplierproduct_lt_std_ge_0"),
+            models.CheckConstraint(condition=Q(order_days__regex=r"^[01]{7}$"), name="supplierproduct_order_days"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier} · {self.product_id}"
+
+
+class SupplierPartner(models.Model):
+    """Links a Partner user to the supplier it acts for."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, related_name="supplier_partner", on_delete=models.CASCADE, verbose_name=_("user")
+    )
+    supplier = models.ForeignKey(Supplier, related_name="partners", on_delete=models.CASCADE, verbose_name=_("supplier"))
+
+    class Meta:
+        verbose_name = _("supplier partner")
+        verbose_name_plural = _("supplier partners")
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.supplier}"

@@ -1,0 +1,32 @@
+"""Reads of the inventory app."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from retailai.commerce.selectors import channel_for_partner
+from retailai.core.choices import Role
+from retailai.core.roles import has_role
+
+from .models import StockLevel, Supplier
+
+
+def supplier_for_partner(user) -> Supplier | None:
+    """The supplier a Partner user acts for, if any."""
+    link = getattr(user, "supplier_partner", None) if user.is_authenticated else None
+    return link.supplier if link is not None else None
+
+
+def stock_levels_visible_to(user) -> QuerySet[StockLevel]:
+    """Internal roles see all stock; a supplier partner the stock of what it supplies; a channel partner
+    the stock at the locations that serve its channel."""
+    qs = StockLevel.objects.select_related("product", "location").order_by("product__sku", "location__code")
+    if has_role(user, Role.STAFF, Role.BUYER, Role.MARKETER):
+        return qs
+    supplier = supplier_for_partner(user)
+    if supplier is not None:
+        return qs.filter(product__supplier_terms__supplier=supplier).distinct()
+    channel = channel_for_partner(user)
+    if channel is not None:
+        return qs.filter(location__channels=channel).distinct()
+    return qs.none()

@@ -1,0 +1,5 @@
+"""RetailAI: retail decision support (forecasting, replenishment, recommendations, pricing)."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

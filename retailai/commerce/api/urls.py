@@ -1,0 +1,6 @@
+"""API routes."""
+
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter()
+urlpatterns = router.urls

@@ -1,0 +1,45 @@
+"""Reads of the commerce app."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, Min, QuerySet
+
+from retailai.core.choices import Role
+from retailai.core.roles import has_role
+
+from .choices import LineKind
+from .models import Channel, Customer, Order, OrderLine, Product
+
+
+def channel_for_partner(user) -> Channel | None:
+    """The channel a Partner user acts for, if any."""
+    link = getattr(user, "channel_partner", None) if user.is_authenticated else None
+    return link.channel if link is not None else None
+
+
+def orders_visible_to(user) -> QuerySet[Order]:
+    """Orders a user may read: internal roles see all, a channel partner only its channel's."""
+    qs = Order.objects.select_related("channel", "customer")
+    if has_role(user, Role.STAFF, Role.BUYER, Role.MARKETER):
+        return qs
+    channel = channel_for_partner(user)
+    if channel is not None:
+        return qs.filter(channel=channel)
+    return qs.none()
+
+
+def commerce_totals() -> dict:
+    """Headline counts of the order history (home page, job smoke runs)."""
+    lines = OrderLine.objects.aggregate(n=Count("id"), first=Min("placed_at"), last=Max("placed_at"))
+    by_kind = dict(OrderLine.objects.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
+    return {
+        "products": Product.objects.filter(is_merchandise=True).count(),
+        "non_merchandise_codes": Product.objects.filter(is_merchandise=False).count(),
+        "customers": Customer.objects.count(),
+        "orders": Order.objects.count(),
+        "order_lines": lines["n"],
+        "sale_lines": by_kind.get(LineKind.SALE, 0),
+        "cancellation_lines": by_kind.get(LineKind.CANCELLATION, 0),
+        "first_order_at": lines["first"].isoformat() if lines["first"] else None,
+        "last_order_at": lines["last"].isoformat() if lines["last"] else None,
+    }

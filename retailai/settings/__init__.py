@@ -1,0 +1,1 @@
+"""Settings package: base, local (embedded default), production, test."""

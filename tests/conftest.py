@@ -1,0 +1,99 @@
+"""Shared fixtures: personas, API clients, the real Celery worker when a broker is configured."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("RETAILAI_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The public datasets folder; tests that need it skip loudly when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared datasets not found at {SHARED_DATA} (set RETAILAI_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def web_channel(db):
+    return factories.ChannelFactory(code="web", name="Web shop")
+
+
+@pytest.fixture
+def personas(db, web_channel):
+    """One user per role, plus a supplier partner, a channel partner and an outsider with no role."""
+    from retailai.core.roles import roles_sync
+
+    roles_sync()
+    supplier_partner = factories.SupplierPartnerFactory(user__username="supplier_partner")
+    channel_partner = factories.ChannelPartnerFactory(user__username="channel_partner", channel=web_channel)
+    return {
+        "buyer": factories.UserFactory(username="buyer", roles=["Buyer"]),
+        "marketer": factories.UserFactory(username="marketer", roles=["Marketer"]),
+        "staff": factories.UserFactory(username="staff", roles=["Staff"], is_staff=True),
+        "supplier_partner": supplier_partner.user,
+        "channel_partner": channel_partner.user,
+        "outsider": factories.UserFactory(username="outsider"),
+    }
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) → an APIClient authenticated with the user's token (None: anonymous)."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """A real Celery worker on the test database (only with REDIS_URL; otherwise tasks run in process)."""
+    if not settings.REDIS_URL:
+        yield None
+        return
+    db = settings.DATABASES["default"]
+    url = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "retailai.settings.test"}
+    log = open(ROOT / "var" / "test-worker.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "retailai", "worker", "-Q", "default,training",
+         "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    from retailai.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"Celery worker exited with {proc.returncode}; see var/test-worker.log")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        proc.terminate()
+        raise RuntimeError("Celery worker did not answer within 60 s; see var/test-worker.log")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
