@@ -27,12 +27,14 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "retailai.core",
     "retailai.commerce",
     "inventory",
     "forecasting",
     "recommendations",
     "pricing",
+    "retailai.demo",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +147,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc assets ship with drf-spectacular-sidecar: the docs work without internet access.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery: one place for queues, limits and the beat schedule.
