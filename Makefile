@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install demo test lint bench-import messages
+.PHONY: install demo worker test lint messages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,18 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
 	$(BIN)/python manage.py demo_setup
-	$(BIN)/python manage.py runserver $(HOST)
+	@if [ -n "$$REDIS_URL" ]; then \
+	  echo "Starting a Celery worker with beat (REDIS_URL is set)…"; \
+	  $(BIN)/celery -A retailai worker -B --schedule var/celerybeat-schedule -Q default,training --loglevel INFO --logfile var/worker.log & \
+	  trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+	  $(BIN)/python manage.py runserver $(HOST); \
+	else \
+	  $(BIN)/python manage.py runserver $(HOST); \
+	fi
+
+## A Celery worker (with the beat schedule) for DATABASE_URL/REDIS_URL deployments.
+worker: install
+	$(BIN)/celery -A retailai worker -B --schedule var/celerybeat-schedule -Q default,training --loglevel INFO
 
 ## Set up and run the whole test suite (on the services DATABASE_URL/REDIS_URL name, or the embedded default).
 test: install
