@@ -16,9 +16,7 @@ class Location(models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=120)
     kind = models.CharField(_("kind"), max_length=16, choices=LocationKind.choices, default=LocationKind.WAREHOUSE)
-    channels = models.ManyToManyField(
-        Channel, verbose_name=_("channels served"), blank=True, related_name="locations"
-    )
+    channels = models.ManyToManyField(Channel, verbose_name=_("channels served"), blank=True, related_name="locations")
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -33,7 +31,9 @@ class Location(models.Model):
 class StockLevel(models.Model):
     """Stock of one product at one location; changed only through inventory.services."""
 
-    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="stock_levels", on_delete=models.PROTECT)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="stock_levels", on_delete=models.PROTECT
+    )
     location = models.ForeignKey(
         Location, verbose_name=_("location"), related_name="stock_levels", on_delete=models.PROTECT
     )
@@ -71,7 +71,9 @@ class StockLevel(models.Model):
 class StockMovement(models.Model):
     """One entry of the stock ledger: a signed change of on-hand stock. Never edited."""
 
-    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="stock_movements", on_delete=models.PROTECT)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="stock_movements", on_delete=models.PROTECT
+    )
     location = models.ForeignKey(
         Location, verbose_name=_("location"), related_name="stock_movements", on_delete=models.PROTECT
     )
@@ -127,13 +129,15 @@ class Supplier(models.Model):
 class SupplierProduct(models.Model):
     """The terms under which a supplier supplies a product."""
 
-    supplier = models.ForeignKey(Supplier, verbose_name=_("supplier"), related_name="products", on_delete=models.CASCADE)
-    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="supplier_terms", on_delete=models.CASCADE)
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), related_name="products", on_delete=models.CASCADE
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="supplier_terms", on_delete=models.CASCADE
+    )
     supplier_sku = models.CharField(_("supplier SKU"), max_length=64, blank=True)
     lead_time_days = models.PositiveIntegerField(_("lead time (days)"))
-    lead_time_std_days = models.DecimalField(
-        _("lead-time std. dev. (days)"), max_digits=6, decimal_places=2, default=0
-    )
+    lead_time_std_days = models.DecimalField(_("lead-time std. dev. (days)"), max_digits=6, decimal_places=2, default=0)
     moq = models.PositiveIntegerField(_("minimum order quantity"), default=1)
     pack_size = models.PositiveIntegerField(_("pack size"), default=1)
     unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=4)
@@ -168,7 +172,9 @@ class SupplierPartner(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, related_name="supplier_partner", on_delete=models.CASCADE, verbose_name=_("user")
     )
-    supplier = models.ForeignKey(Supplier, related_name="partners", on_delete=models.CASCADE, verbose_name=_("supplier"))
+    supplier = models.ForeignKey(
+        Supplier, related_name="partners", on_delete=models.CASCADE, verbose_name=_("supplier")
+    )
 
     class Meta:
         verbose_name = _("supplier partner")

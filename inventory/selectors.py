@@ -30,3 +30,18 @@ def stock_levels_visible_to(user) -> QuerySet[StockLevel]:
     if channel is not None:
         return qs.filter(location__channels=channel).distinct()
     return qs.none()
+
+
+def stock_summary() -> dict:
+    """Headline stock figures for the home page: locations, SKUs with stock somewhere, SKUs stocked out everywhere."""
+    from django.db.models import Max
+
+    from .models import Location
+
+    per_product = StockLevel.objects.values("product").annotate(top=Max("on_hand"))
+    with_stock = per_product.filter(top__gt=0).count()
+    return {
+        "locations": Location.objects.filter(active=True).count(),
+        "skus_with_stock": with_stock,
+        "skus_out_of_stock": per_product.count() - with_stock,
+    }

@@ -107,11 +107,19 @@ def stock_transfer(
         raise ValidationFailed("A transfer moves a positive quantity.", field="quantity")
     with transaction.atomic():
         out = stock_move(
-            product=product, location=source, kind=MovementKind.TRANSFER_OUT, quantity=-quantity, actor=actor,
+            product=product,
+            location=source,
+            kind=MovementKind.TRANSFER_OUT,
+            quantity=-quantity,
+            actor=actor,
             reference=reference,
         )
         into = stock_move(
-            product=product, location=destination, kind=MovementKind.TRANSFER_IN, quantity=quantity, actor=actor,
+            product=product,
+            location=destination,
+            kind=MovementKind.TRANSFER_IN,
+            quantity=quantity,
+            actor=actor,
             reference=reference,
         )
         audit_event_record(
@@ -123,15 +131,17 @@ def stock_transfer(
     return out, into
 
 
-def stock_adjust(
-    *, product: Product, location: Location, quantity: int, actor, reason: str
-) -> StockChange:
+def stock_adjust(*, product: Product, location: Location, quantity: int, actor, reason: str) -> StockChange:
     """A manual correction (damage, loss, found stock); the reason is required and audited."""
     if not reason.strip():
         raise ValidationFailed("An adjustment needs a reason.", field="reason")
     with transaction.atomic():
         change = stock_move(
-            product=product, location=location, kind=MovementKind.ADJUSTMENT, quantity=quantity, actor=actor,
+            product=product,
+            location=location,
+            kind=MovementKind.ADJUSTMENT,
+            quantity=quantity,
+            actor=actor,
             note=reason,
         )
         audit_event_record(

@@ -75,9 +75,26 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "retailai.settings.test"}
     log = open(ROOT / "var" / "test-worker.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "retailai", "worker", "-Q", "default,training",
-         "--pool", "solo", "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "retailai",
+            "worker",
+            "-Q",
+            "default,training",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     from retailai.celery import app
 

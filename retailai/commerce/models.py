@@ -158,7 +158,9 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, verbose_name=_("order"), related_name="lines", on_delete=models.CASCADE)
     line_number = models.PositiveIntegerField(_("line"))
-    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="order_lines", on_delete=models.PROTECT)
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="order_lines", on_delete=models.PROTECT
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=LineKind.choices, default=LineKind.SALE)
     quantity = models.PositiveIntegerField(_("quantity"))
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=4)

@@ -38,7 +38,9 @@ def job_run_create(*, kind: str, parameters: dict | None = None, user=None) -> J
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         if user is not None:
-            audit_event_record(actor=user, verb="job.queue", obj=run, after={"kind": kind, "parameters": run.parameters})
+            audit_event_record(
+                actor=user, verb="job.queue", obj=run, after={"kind": kind, "parameters": run.parameters}
+            )
     return run
 
 

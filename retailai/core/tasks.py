@@ -9,4 +9,3 @@ from . import services
 def job_runs_purge_task(keep_days: int = 90) -> int:
     """Nightly: forget finished job runs older than keep_days."""
     return services.job_runs_purge(keep_days=keep_days)
-

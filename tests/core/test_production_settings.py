@@ -1,6 +1,7 @@
 """Production settings refuse to start without their secrets, and pass the deploy checklist with them."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -29,13 +30,15 @@ def test_refuses_a_weak_secret_key():
 
 
 def test_refuses_to_start_without_allowed_hosts():
-    result = _run({"SECRET_KEY": "k" * 20 + "Zq9!x" * 8}, "check")
+    result = _run({"SECRET_KEY": secrets.token_urlsafe(50)}, "check")
     assert result.returncode != 0
     assert "Environment variable ALLOWED_HOSTS is required and not set." in result.stderr
 
 
 def test_deploy_checklist_is_clean_with_secrets():
-    secret = "p7Vd!2kQz#Lr8wXc$Nf4&Yh6Tj0^Bm3*Gs5(Ua1)Ee9-Ki2+Oo7"
-    result = _run({"SECRET_KEY": secret, "ALLOWED_HOSTS": "shop.example"}, "check", "--deploy", "--fail-level", "WARNING")
+    secret = secrets.token_urlsafe(50)
+    result = _run(
+        {"SECRET_KEY": secret, "ALLOWED_HOSTS": "shop.example"}, "check", "--deploy", "--fail-level", "WARNING"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout

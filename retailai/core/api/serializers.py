@@ -11,7 +11,17 @@ class JobRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = JobRun
         fields = [
-            "id", "kind", "parameters", "status", "progress", "message", "metrics", "error",
-            "created_by", "created_at", "started_at", "finished_at",
+            "id",
+            "kind",
+            "parameters",
+            "status",
+            "progress",
+            "message",
+            "metrics",
+            "error",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
         ]
         read_only_fields = fields

@@ -83,7 +83,9 @@ class Command(BaseCommand):
 
         supplier = Supplier.objects.order_by("code").first()
         if supplier is not None:
-            SupplierPartner.objects.update_or_create(user=User.objects.get(username="supplier"), defaults={"supplier": supplier})
+            SupplierPartner.objects.update_or_create(
+                user=User.objects.get(username="supplier"), defaults={"supplier": supplier}
+            )
         ChannelPartner.objects.update_or_create(user=User.objects.get(username="channel"), defaults={"channel": web})
         return out
 
