@@ -8,7 +8,7 @@ from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
-from .models import StockLevel, Supplier
+from .models import StockLevel, Supplier, SupplierProduct
 
 
 def supplier_for_partner(user) -> Supplier | None:
@@ -45,3 +45,21 @@ def stock_summary() -> dict:
         "skus_with_stock": with_stock,
         "skus_out_of_stock": per_product.count() - with_stock,
     }
+
+
+def suppliers_visible_to(user) -> QuerySet[Supplier]:
+    """Internal roles see every supplier; a supplier partner only its own."""
+    qs = Supplier.objects.all()
+    if has_role(user, Role.STAFF, Role.BUYER, Role.MARKETER):
+        return qs
+    supplier = supplier_for_partner(user)
+    return qs.filter(pk=supplier.pk) if supplier is not None else qs.none()
+
+
+def supplier_products_visible_to(user) -> QuerySet[SupplierProduct]:
+    """Internal roles see all supply terms; a supplier partner only its own."""
+    qs = SupplierProduct.objects.select_related("supplier", "product").order_by("supplier__code", "product__sku")
+    if has_role(user, Role.STAFF, Role.BUYER, Role.MARKETER):
+        return qs
+    supplier = supplier_for_partner(user)
+    return qs.filter(supplier=supplier) if supplier is not None else qs.none()

@@ -28,6 +28,22 @@ def orders_visible_to(user) -> QuerySet[Order]:
     return qs.none()
 
 
+def products_visible_to(user) -> QuerySet[Product]:
+    """Products a user may read: internal roles see all, a channel partner the active merchandise,
+    a supplier partner only what it supplies."""
+    qs = Product.objects.select_related("category")
+    if has_role(user, Role.STAFF, Role.BUYER, Role.MARKETER):
+        return qs
+    if channel_for_partner(user) is not None:
+        return qs.filter(active=True, is_merchandise=True)
+    if has_role(user, Role.PARTNER):
+        # Followed through the reverse relations so that commerce needs no import of inventory; a subquery
+        # rather than a join keeps one row per product when a supplier has several partner users.
+        supplied = Product.objects.filter(supplier_terms__supplier__partners__user=user).values("pk")
+        return qs.filter(pk__in=supplied)
+    return qs.none()
+
+
 def commerce_totals() -> dict:
     """Headline counts of the order history (home page, job smoke runs)."""
     lines = OrderLine.objects.aggregate(n=Count("id"), first=Min("placed_at"), last=Max("placed_at"))

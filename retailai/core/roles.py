@@ -15,7 +15,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "authtoken": ("view", "add", "delete"),
     },
     Role.BUYER: {"commerce": ("view",), "inventory": ("view",), "core": ("view",)},
-    Role.MARKETER: {"commerce": ("view",), "core": ("view",)},
+    Role.MARKETER: {"commerce": ("view",), "inventory": ("view",), "core": ("view",)},
     Role.PARTNER: {},
 }
 

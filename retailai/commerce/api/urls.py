@@ -1,6 +1,12 @@
-"""API routes."""
+"""API routes of the commerce app."""
 
 from rest_framework.routers import DefaultRouter
 
+from . import views
+
 router = DefaultRouter()
+router.register("products", views.ProductViewSet, basename="product")
+router.register("categories", views.CategoryViewSet, basename="category")
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("orders", views.OrderViewSet, basename="order")
 urlpatterns = router.urls
