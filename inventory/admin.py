@@ -1,0 +1,221 @@
+"""Admin of the inventory app. On-hand stock changes only through inventory.services, so the ledger is written."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from retailai.core.admin import ReadOnlyAdminMixin
+from retailai.core.errors import DomainError
+
+from .models import Location, StockLevel, StockMovement, Supplier, SupplierPartner, SupplierProduct
+from .services import stock_adjust
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "active")
+    list_filter = ("kind", "active")
+    search_fields = ("code", "name")
+    filter_horizontal = ("channels",)
+
+
+class StockStatusFilter(admin.SimpleListFilter):
+    """In stock, out of stock, or more reserved than on hand."""
+
+    title = _("stock status")
+    parameter_name = "stock"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("in", _("In stock")),
+            ("out", _("Out of stock")),
+            ("short", _("Reserved exceeds on hand")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "in":
+            return queryset.filter(on_hand__gt=0)
+        if self.value() == "out":
+            return queryset.filter(on_hand=0)
+        if self.value() == "short":
+            return queryset.filter(reserved__gt=F("on_hand"))
+        return queryset
+
+
+class StockAdjustForm(forms.Form):
+    """A signed correction of on-hand stock with the reason the ledger keeps."""
+
+    quantity = forms.IntegerField(
+        label=_("Change of on-hand stock"),
+        help_text=_("Signed: +5 adds five units (found stock), -2 removes two (damage, loss)."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=255, help_text=_("Kept in the stock ledger and audit log."))
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data["quantity"]
+        if quantity == 0:
+            raise forms.ValidationError(_("Enter a non-zero change."))
+        return quantity
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(admin.ModelAdmin):
+    list_display = ("product_label", "location", "on_hand", "on_order", "reserved", "available", "adjust_link")
+    list_filter = (StockStatusFilter, "location")
+    list_select_related = ("product", "location")
+    search_fields = ("=product__sku", "product__name", "location__code")
+    raw_id_fields = ("product",)
+    readonly_fields = ("on_hand", "updated_at", "adjust_link")
+    fields = ("product", "location", "on_hand", "on_order", "reserved", "updated_at", "adjust_link")
+    actions = ("adjust_stock",)
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.pk:
+            return ("product", "location", *self.readonly_fields)
+        return self.readonly_fields
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="inventory_stocklevel_adjust",
+            )
+        ]
+        return urls + super().get_urls()
+
+    @admin.display(description=_("product"), ordering="product__sku")
+    def product_label(self, obj):
+        return format_html('<span class="sku">{}</span> {}', obj.product.sku, obj.product.name)
+
+    @admin.display(description=_("available"))
+    def available(self, obj):
+        return obj.available
+
+    @admin.display(description=_("adjust"))
+    def adjust_link(self, obj):
+        if not obj.pk:
+            return "—"
+        url = reverse("admin:inventory_stocklevel_adjust", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Adjust"))
+
+    @admin.action(description=_("Adjust stock of the selected rows"), permissions=["change"])
+    def adjust_stock(self, request, queryset):
+        return self._adjust(request, list(queryset.select_related("product", "location")), from_action=True)
+
+    def adjust_view(self, request, object_id):
+        level = get_object_or_404(StockLevel.objects.select_related("product", "location"), pk=object_id)
+        if not self.has_change_permission(request, level):
+            raise PermissionDenied
+        return self._adjust(request, [level], from_action=False)
+
+    def _adjust(self, request, levels, *, from_action):
+        """Ask for a quantity and a reason, then write each change through stock_adjust (all or nothing)."""
+        submitted = request.method == "POST" and "apply" in request.POST
+        form = StockAdjustForm(request.POST if submitted else None)
+        if submitted and form.is_valid():
+            quantity, reason = form.cleaned_data["quantity"], form.cleaned_data["reason"]
+            try:
+                with transaction.atomic():
+                    for level in levels:
+                        stock_adjust(
+                            product=level.product,
+                            location=level.location,
+                            quantity=quantity,
+                            actor=request.user,
+                            reason=reason,
+                        )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "Adjusted stock of %(count)d row; the ledger has the change.",
+                        "Adjusted stock of %(count)d rows; the ledger has the changes.",
+                        len(levels),
+                    )
+                    % {"count": len(levels)},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:inventory_stocklevel_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Adjust stock"),
+            "opts": self.model._meta,
+            "levels": levels,
+            "form": form,
+            "from_action": from_action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/inventory/stocklevel/adjust.html", context)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("at", "product", "location", "kind", "signed_quantity", "on_hand_after", "reference", "actor")
+    list_filter = ("kind", "location")
+    list_select_related = ("product", "location", "actor")
+    search_fields = ("=product__sku", "reference", "note")
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    @admin.display(description=_("quantity"), ordering="quantity")
+    def signed_quantity(self, obj):
+        return f"{obj.quantity:+d}"
+
+
+class SupplierProductInline(admin.TabularInline):
+    model = SupplierProduct
+    extra = 0
+    raw_id_fields = ("product",)
+    fields = ("product", "supplier_sku", "lead_time_days", "moq", "pack_size", "unit_cost", "is_primary")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "email", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name", "email")
+    inlines = (SupplierProductInline,)
+
+
+@admin.register(SupplierProduct)
+class SupplierProductAdmin(admin.ModelAdmin):
+    list_display = (
+        "supplier",
+        "product",
+        "supplier_sku",
+        "lead_time_days",
+        "moq",
+        "pack_size",
+        "unit_cost",
+        "is_primary",
+    )
+    list_filter = ("is_primary", "supplier")
+    list_select_related = ("supplier", "product")
+    search_fields = ("=product__sku", "supplier_sku", "supplier__name")
+    autocomplete_fields = ("supplier",)
+    raw_id_fields = ("product",)
+
+
+@admin.register(SupplierPartner)
+class SupplierPartnerAdmin(admin.ModelAdmin):
+    list_display = ("user", "supplier")
+    list_select_related = ("user", "supplier")
+    search_fields = ("user__username", "supplier__name")
+    autocomplete_fields = ("user", "supplier")

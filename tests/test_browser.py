@@ -1,0 +1,233 @@
+"""The back office in a real browser: sign-in, role menus, stock, the admin, the language switch, refusals."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+
+from inventory.models import StockLevel, StockMovement
+from retailai.core.models import JobRun
+from tests import factories
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+PASSWORD = "pass-word-123"  # the factories' password
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="headless Chromium not installed (apt-get install chromium chromium-driver)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def zh_catalogue():
+    """The compiled Simplified Chinese catalogue (the .mo file is built, not stored)."""
+    po = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
+    mo = po.with_suffix(".mo")
+    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+        call_command("compilemessages", locale=["zh_Hans"], ignore_patterns=[".venv", "var"], verbosity=0)
+    return mo
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module, with a throw-away profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1366,900",
+        "--lang=en-GB",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def ui(browser, live_server):
+    """Helpers bound to the live server: open a path, sign in, sign out, take a screenshot."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    class UI:
+        driver = browser
+        by = By
+
+        def open(self, path: str) -> None:
+            browser.get(live_server.url + path)
+
+        def wait_for(self, css: str, timeout: float = 10):
+            return WebDriverWait(browser, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+        def find(self, css: str):
+            return browser.find_element(By.CSS_SELECTOR, css)
+
+        def find_all(self, css: str):
+            return browser.find_elements(By.CSS_SELECTOR, css)
+
+        def login(self, username: str) -> None:
+            browser.delete_all_cookies()
+            self.open("/login/")
+            self.find("#id_username").send_keys(username)
+            self.find("#id_password").send_keys(PASSWORD)
+            self.find("button[type=submit].primary").click()
+            self.wait_for("nav.mainnav")
+
+        def shot(self, name: str) -> Path:
+            path = SCREENSHOTS / f"{name}.png"
+            browser.save_screenshot(str(path))
+            return path
+
+    cache.clear()
+    browser.delete_all_cookies()
+    return UI()
+
+
+@pytest.fixture
+def shop(personas, web_channel):
+    """A little shop: two locations, stock including a stock-out, a few orders and job runs."""
+    north = factories.LocationFactory(code="wh-north", name="North warehouse")
+    store = factories.LocationFactory(code="store-leeds", name="Leeds store")
+    mug = factories.ProductFactory(sku="MUG-001", name="Enamel mug, blue")
+    lamp = factories.ProductFactory(sku="LAMP-014", name="Desk lamp, brass")
+    factories.StockLevelFactory(product=mug, location=north, on_hand=124, on_order=48, reserved=6)
+    factories.StockLevelFactory(product=mug, location=store, on_hand=9, reserved=2)
+    factories.StockLevelFactory(product=lamp, location=north, on_hand=0, on_order=20)
+    for n in range(3):
+        order = factories.OrderFactory(channel=web_channel, external_id=f"WEB-10{n}")
+        factories.OrderLineFactory(order=order, product=mug, quantity=n + 1)
+    JobRun.objects.create(kind="import.orders", status="succeeded", progress=100, message="Imported 3 orders")
+    JobRun.objects.create(kind="forecast.train", status="running", progress=62, message="Training 2 of 3 models")
+    JobRun.objects.create(kind="forecast.score", status="failed", progress=35, error="Worker lost")
+    return {"mug": mug, "lamp": lamp, "order": order}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_buyer_signs_in_and_sees_stock(ui, personas, shop):
+    ui.open("/login/")
+    ui.wait_for("#id_username")
+    ui.shot("login")
+
+    ui.login("buyer")
+
+    nav = [a.get_attribute("data-nav") for a in ui.find_all("nav.mainnav a[data-nav]")]
+    assert {"orders", "stock"} <= set(nav)
+    assert "admin" not in nav and "api-docs" not in nav
+    assert ui.find("[data-panel=stock]").is_displayed()
+    ui.shot("home-buyer")
+
+    ui.find("nav.mainnav a[data-nav=stock]").click()
+    ui.wait_for("table.data tbody tr")
+    rows = [r.text for r in ui.find_all("table.data tbody tr")]
+    assert any("MUG-001" in r and "North warehouse" in r and "124" in r for r in rows)
+    ui.shot("stock-buyer")
+
+    ui.find("#id_out_of_stock").click()
+    ui.find(".filters button.primary").click()
+    ui.wait_for(".filters a.button")
+    rows = [r.text for r in ui.find_all("table.data tbody tr")]
+    assert len(rows) == 1 and "LAMP-014" in rows[0]
+
+    ui.find("nav.mainnav a[data-nav=orders]").click()
+    ui.wait_for("table.data tbody tr")
+    assert len(ui.find_all("table.data tbody tr")) == 3
+    ui.shot("orders-buyer")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_sees_job_progress_in_the_admin(ui, personas, shop):
+    ui.login("staff")
+    nav = [a.get_attribute("data-nav") for a in ui.find_all("nav.mainnav a[data-nav]")]
+    assert "admin" in nav and "api-docs" in nav
+    ui.shot("home-staff")
+
+    ui.open("/admin/core/jobrun/")
+    ui.wait_for("#result_list")
+
+    bars = ui.find_all("#result_list .progress .progress-fill")
+    assert len(bars) == 3
+    assert "62%" in ui.find("#result_list").text
+    assert "RetailAI back office" in ui.find("#site-name").text
+    ui.shot("admin-jobruns")
+
+    order = shop["order"]
+    ui.open(f"/admin/commerce/order/{order.pk}/change/")
+    ui.wait_for("#lines-group")
+    assert not ui.find_all("#lines-group input[name$='-quantity']")  # stored lines are shown, not editable
+    ui.shot("admin-order")
+
+    ui.open("/admin/inventory/stocklevel/?q=LAMP-014")
+    ui.wait_for("#result_list")
+    ui.shot("admin-stocklevels")
+
+    ui.find("#result_list td.field-adjust_link a").click()
+    ui.wait_for("form.adjust-form")
+    ui.find("#id_quantity").send_keys("5")
+    ui.find("#id_reason").send_keys("Found in returns cage")
+    ui.shot("admin-adjust-stock")
+    ui.find("form.adjust-form input[type=submit]").click()
+    ui.wait_for("ul.messagelist li.success")
+
+    lamp_north = StockLevel.objects.get(product=shop["lamp"], location__code="wh-north")
+    assert lamp_north.on_hand == 5
+    assert StockMovement.objects.filter(product=shop["lamp"], kind="adjustment", quantity=5).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_language_switch_to_simplified_chinese(ui, personas, shop, zh_catalogue):
+    from selenium.webdriver.support.ui import Select
+
+    ui.login("buyer")
+    assert ui.find("h1").text.startswith("Welcome")
+
+    Select(ui.find(".langbox select")).select_by_visible_text("简体中文")
+    ui.wait_for("html[lang=zh-hans]")
+
+    assert ui.find("h1").text.startswith("欢迎")
+    assert "库存" in ui.find("nav.mainnav").text
+    ui.shot("home-buyer-zh")
+
+    ui.find("nav.mainnav a[data-nav=stock]").click()
+    ui.wait_for("table.data tbody tr")
+    assert ui.find("h1").text == "库存"
+    ui.shot("stock-buyer-zh")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outsider_gets_the_403_page(ui, personas):
+    ui.login("outsider")
+
+    ui.open("/stock/")
+    ui.wait_for("[data-error='403']")
+
+    assert "This page is not part of your role" in ui.find("h1").text
+    ui.shot("forbidden-outsider")
