@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import numpy as np
@@ -12,11 +13,26 @@ NON_MERCHANDISE = {"POST", "DOT", "M", "C2", "D", "S", "BANK CHARGES", "AMAZONFE
 # Keyword → category path; the first match in this order wins.
 CATEGORY_RULES: list[tuple[str, str]] = [
     ("CHRISTMAS", "Seasonal/Christmas"),
+    ("NECKLACE", "Jewellery & accessories"),
+    ("EARRINGS", "Jewellery & accessories"),
+    ("BRACELET", "Jewellery & accessories"),
+    ("RING", "Jewellery & accessories"),
+    ("HAIR", "Jewellery & accessories"),
+    ("PURSE", "Jewellery & accessories"),
+    ("PARASOL", "Jewellery & accessories"),
+    ("UMBRELLA", "Jewellery & accessories"),
     ("EASTER", "Seasonal/Easter"),
     ("CANDLE", "Home/Candles & lights"),
     ("T-LIGHT", "Home/Candles & lights"),
     ("LIGHT", "Home/Candles & lights"),
     ("LANTERN", "Home/Candles & lights"),
+    ("BOWL", "Kitchen/Tableware"),
+    ("PLATE", "Kitchen/Tableware"),
+    ("TRAY", "Kitchen/Tableware"),
+    ("JAR", "Kitchen/Tableware"),
+    ("GLASS", "Kitchen/Tableware"),
+    ("NAPKIN", "Kitchen/Tableware"),
+    ("KITCHEN", "Kitchen/Tableware"),
     ("MUG", "Kitchen/Mugs & cups"),
     ("CUP", "Kitchen/Mugs & cups"),
     ("TEA", "Kitchen/Tea & baking"),
@@ -32,11 +48,25 @@ CATEGORY_RULES: list[tuple[str, str]] = [
     ("NOTEBOOK", "Stationery & gifts/Stationery"),
     ("PEN", "Stationery & gifts/Stationery"),
     ("STICKER", "Stationery & gifts/Stationery"),
+    ("PAPER", "Stationery & gifts/Stationery"),
+    ("LETTER", "Stationery & gifts/Stationery"),
+    ("RIBBON", "Stationery & gifts/Crafts"),
+    ("FELTCRAFT", "Stationery & gifts/Crafts"),
+    ("KIT", "Stationery & gifts/Crafts"),
+    ("MAGNET", "Stationery & gifts/Gifts"),
+    ("KEY", "Stationery & gifts/Gifts"),
     ("SIGN", "Home/Decorations"),
     ("HEART", "Home/Decorations"),
     ("DECORATION", "Home/Decorations"),
     ("FRAME", "Home/Decorations"),
     ("CLOCK", "Home/Decorations"),
+    ("DOORMAT", "Home/Hardware & fittings"),
+    ("KNOB", "Home/Hardware & fittings"),
+    ("HOOK", "Home/Hardware & fittings"),
+    ("MIRROR", "Home/Hardware & fittings"),
+    ("TILE", "Home/Hardware & fittings"),
+    ("WALL ART", "Home/Decorations"),
+    ("GARLAND", "Home/Decorations"),
     ("CUSHION", "Home/Textiles"),
     ("APRON", "Home/Textiles"),
     ("TOY", "Kids/Toys & games"),
@@ -66,7 +96,7 @@ def category_for(description: str) -> str:
     """The category path of a product description by keyword, 'Other' when none matches."""
     text = description.upper()
     for keyword, path in CATEGORY_RULES:
-        if keyword in text:
+        if re.search(rf"\b{re.escape(keyword)}(S|ES)?\b", text):
             return path
     return "Other"
 
