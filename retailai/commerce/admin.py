@@ -106,9 +106,6 @@ class OrderLineInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("product")
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description=_("net amount"))
     def net(self, obj):
         return obj.net_amount if obj.pk else "—"
