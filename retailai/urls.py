@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/", include("retailai.api")),
     path("", include("retailai.commerce.urls")),
     path("", include("inventory.urls")),
+    path("", include("forecasting.urls")),
 ]

@@ -173,6 +173,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "nightly-forecast": {
+        "task": "forecasting.tasks.forecast_nightly_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
     "purge-old-job-runs": {
         "task": "retailai.core.tasks.job_runs_purge_task",
         "schedule": crontab(hour=3, minute=15),
@@ -187,3 +191,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Forecasting
+FORECAST_CHUNK_SIZE = env_int("FORECAST_CHUNK_SIZE", 500)
+FORECAST_NEURAL = env_bool("FORECAST_NEURAL", False)

@@ -1,0 +1,48 @@
+"""Admin of the forecasting app: runs, forecasts and backtests are written by the pipeline, read here."""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from retailai.core.admin import JobRunAdmin, ReadOnlyAdminMixin
+
+from .models import Forecast, ForecastRun, SeriesBacktest
+
+
+@admin.register(ForecastRun)
+class ForecastRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("__str__", "freq", "status", "progress", "series_label", "history_end", "is_active", "activated_at")
+    list_filter = ("freq", "is_active", "job__status")
+    list_select_related = ("job",)
+    readonly_fields = ("job", "freq", "horizon", "quantiles", "history_end", "series_total", "series_done",
+                       "is_active", "activated_at")  # fmt: skip
+
+    @admin.display(description=_("status"), ordering="job__status")
+    def status(self, obj):
+        return JobRunAdmin.status_badge(self, obj.job)
+
+    @admin.display(description=_("progress"), ordering="job__progress")
+    def progress(self, obj):
+        return JobRunAdmin.progress_bar(self, obj.job)
+
+    @admin.display(description=_("series"))
+    def series_label(self, obj):
+        return f"{obj.series_done}/{obj.series_total}"
+
+
+@admin.register(Forecast)
+class ForecastAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("product", "location_code", "date", "q10", "q50", "q90", "model", "is_cold_start", "run")
+    list_filter = ("run__freq", "run__is_active", "model", "is_cold_start")
+    list_select_related = ("product", "run")
+    search_fields = ("=product__sku",)
+    date_hierarchy = "date"
+    show_full_result_count = False
+
+
+@admin.register(SeriesBacktest)
+class SeriesBacktestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("product", "model", "chosen", "wape", "mase", "bias", "coverage", "run")
+    list_filter = ("chosen", "model", "run__is_active")
+    list_select_related = ("product", "run")
+    search_fields = ("=product__sku",)
+    show_full_result_count = False

@@ -1,0 +1,205 @@
+"""Rolling-origin backtests: per-series accuracy, residual quantiles, interval calibration and model choice."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecasting.engine.models import Model
+from forecasting.engine.panel import SEASON, Panel
+
+#: Quantiles every backtest scores, whatever the caller asks for (q10 and q90 give the 80% interval).
+CORE_QUANTILES = (0.1, 0.5, 0.9)
+SPREAD_GRID = np.round(np.arange(0.6, 3.01, 0.05), 2)
+
+
+@dataclass
+class BacktestResult:
+    """Forecasts at each origin, the matching actuals, and what they say about each model."""
+
+    cuts: list[int]
+    points: dict[str, np.ndarray]  # model -> (origins, series, horizon)
+    actuals: np.ndarray  # (origins, series, horizon)
+    scale: np.ndarray  # (series,) in-sample seasonal-naive MAE before the first cut, for MASE
+    spread: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    metrics: pd.DataFrame | None = None  # one row per series and model
+
+
+def origin_cuts(n_hist: int, horizon: int, n_origins: int, step: int | None = None) -> list[int]:
+    """History columns where each backtest origin cuts (oldest first); test windows never overlap the future."""
+    step = step or horizon
+    cuts = [n_hist - horizon - k * step for k in range(n_origins - 1, -1, -1)]
+    return [c for c in cuts if c > 0]
+
+
+def run_backtest(
+    panel: Panel, factories: dict[str, Callable[[], Model]], n_origins: int = 3, step: int | None = None
+) -> BacktestResult:
+    """Fit every model at each origin on the history before it and forecast the next horizon.
+
+    A model fitted at cut ``c`` sees ``y[:, :c]`` and the covariates up to ``c + horizon`` (known in advance,
+    like a planned promotion), never the demand of its own test window.
+    """
+    h = panel.horizon
+    cuts = origin_cuts(panel.n_hist, h, n_origins, step)
+    actuals = np.stack([panel.y[:, c : c + h] for c in cuts])
+    points: dict[str, np.ndarray] = {}
+    seconds: dict[str, float] = {}
+    for name, make in factories.items():
+        t0 = time.process_time()
+        per = []
+        for c in cuts:
+            model = make().fit(panel.y[:, :c].copy(), panel.x[:, :c])
+            per.append(np.clip(model.point(h, panel.x[:, c : c + h]), 0.0, None))
+        points[name] = np.stack(per)
+        seconds[name] = time.process_time() - t0
+    first = cuts[0] if cuts else panel.n_hist
+    scale = mase_scale(panel.y[:, :first], panel.season)
+    return BacktestResult(cuts=cuts, points=points, actuals=actuals, scale=scale, seconds=seconds)
+
+
+def mase_scale(y: np.ndarray, m: int) -> np.ndarray:
+    """Mean absolute seasonal difference of each series' history (lag-1 when shorter than two seasons)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lag = m if y.shape[1] > 2 * m else 1
+        s = np.nanmean(np.abs(y[:, lag:] - y[:, :-lag]), axis=1) if y.shape[1] > lag else np.full(len(y), np.nan)
+        s1 = np.nanmean(np.abs(np.diff(y, axis=1)), axis=1) if y.shape[1] > 1 else np.full(len(y), np.nan)
+        mean = np.nanmean(y, axis=1) if y.shape[1] else np.full(len(y), np.nan)
+    s = np.where(np.isfinite(s) & (s > 0), s, s1)
+    return np.where(np.isfinite(s) & (s > 0), s, np.where(np.isfinite(mean) & (mean > 0), mean, 1.0))
+
+
+def residual_quantiles(resid: np.ndarray, quantiles: tuple[float, ...]) -> dict[float, np.ndarray]:
+    """Per-series empirical quantiles of residuals (origins, series, horizon) -> {q: (series,)}."""
+    r = np.moveaxis(resid, 1, 0).reshape(resid.shape[1], -1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        qs = np.nanquantile(r, quantiles, axis=1) if r.shape[1] else np.zeros((len(quantiles), r.shape[0]))
+    return {q: np.nan_to_num(qs[j]) for j, q in enumerate(quantiles)}
+
+
+def scale_spread(rq: dict[float, np.ndarray], s: float) -> dict[float, np.ndarray]:
+    """Widen (s > 1) or narrow residual quantiles around their median."""
+    mid = rq.get(0.5, 0.0)
+    return {q: mid + s * (v - mid) for q, v in rq.items()}
+
+
+def loo_quantiles(point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], s: float) -> np.ndarray:
+    """Quantile forecasts at each origin from the residuals of the other origins (origins, series, H, Q)."""
+    k = resid.shape[0]
+    out = np.empty(point.shape + (len(quantiles),))
+    for i in range(k):
+        others = np.delete(resid, i, axis=0) if k > 1 else resid
+        rq = scale_spread(residual_quantiles(others, quantiles), s)
+        for j, q in enumerate(quantiles):
+            out[i, ..., j] = point[i] + rq[q][:, None]
+    return np.sort(np.clip(out, 0.0, None), axis=-1)
+
+
+def pinball(actual: np.ndarray, qpred: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    """Mean pinball loss over quantiles per element of the leading axes."""
+    qs = np.asarray(quantiles)
+    d = actual[..., None] - qpred
+    return np.mean(np.maximum(qs * d, (qs - 1) * d), axis=-1)
+
+
+def series_metrics(actual: np.ndarray, q: np.ndarray, scale: np.ndarray) -> dict[str, np.ndarray]:
+    """WAPE, MASE, bias, pinball and 10-90 coverage per series from (origins, series, H) actuals and q10/50/90."""
+    ok = ~np.isnan(actual)
+    a = np.where(ok, actual, 0.0)
+    med = q[..., 1]
+    err = np.where(ok, np.abs(a - med), 0.0)
+    cnt = ok.sum(axis=(0, 2))
+    tot = a.sum(axis=(0, 2))
+    with np.errstate(all="ignore"):
+        wape = err.sum(axis=(0, 2)) / tot
+        mae = err.sum(axis=(0, 2)) / cnt
+        bias = np.where(ok, med - a, 0.0).sum(axis=(0, 2)) / tot
+        pl = np.where(ok, pinball(a, q, CORE_QUANTILES), 0.0).sum(axis=(0, 2)) / cnt
+        inside = ok & (a >= q[..., 0] - 1e-9) & (a <= q[..., 2] + 1e-9)
+        cover = inside.sum(axis=(0, 2)) / cnt
+    return {
+        "wape": wape,
+        "mase": mae / scale,
+        "bias": bias,
+        "pinball": pl / scale,
+        "coverage_80": cover,
+        "mae": mae,
+        "actual_total": tot,
+        "abs_error_total": err.sum(axis=(0, 2)),
+        "n_points": cnt,
+    }
+
+
+def calibrate_spread(point: np.ndarray, actual: np.ndarray, resid: np.ndarray, target: float = 0.8) -> float:
+    """The spread factor whose leave-one-origin-out 10-90 interval covers `target` of the backtest actuals."""
+    ok = ~np.isnan(actual)
+    if ok.sum() == 0 or resid.shape[0] < 2:
+        return 1.0
+    best, best_gap = 1.0, np.inf
+    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0)
+    lo0, mid, hi0 = base[..., 0], base[..., 1], base[..., 2]
+    for s in SPREAD_GRID:
+        lo = np.clip(mid - s * (mid - lo0), 0, None)
+        hi = mid + s * (hi0 - mid)
+        cov = ((actual >= lo - 1e-9) & (actual <= hi + 1e-9))[ok].mean()
+        gap = abs(cov - target)
+        if gap < best_gap - 1e-12:
+            best, best_gap = float(s), gap
+    return best
+
+
+def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
+    """Calibrate each model's interval spread, then score every series and model with out-of-origin quantiles."""
+    rows = []
+    for name, pts in bt.points.items():
+        resid = bt.actuals - pts
+        s = calibrate_spread(pts, bt.actuals, resid)
+        bt.spread[name] = s
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, s)
+        m = series_metrics(bt.actuals, q, bt.scale)
+        rows.append(pd.DataFrame({"series_id": ids, "model": name, **m}))
+    bt.metrics = pd.concat(rows, ignore_index=True)
+    return bt.metrics
+
+
+def choose_models(metrics: pd.DataFrame, candidates: list[str], shrink: float = 0.5) -> pd.Series:
+    """Per-series winner: backtest WAPE shrunk towards each model's all-series WAPE (few origins are noisy)."""
+    m = metrics[metrics["model"].isin(candidates)]
+    agg = m.groupby("model")[["abs_error_total", "actual_total"]].sum()
+    overall = (agg["abs_error_total"] / agg["actual_total"].clip(lower=1e-9)).rename("overall")
+    m = m.join(overall, on="model")
+    own = m["abs_error_total"] / m["actual_total"].clip(lower=1e-9)
+    own = own.where(m["actual_total"] > 0, m["mae"] / (m["mae"].mean() + 1e-9))
+    m = m.assign(score=(1 - shrink) * own + shrink * m["overall"])
+    m = m.assign(_rank=m["model"].map({c: i for i, c in enumerate(candidates)}))
+    best = m.sort_values(["series_id", "score", "_rank"]).drop_duplicates("series_id")
+    return best.set_index("series_id")["model"]
+
+
+def interval_quantiles(point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], spread: float) -> np.ndarray:
+    """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spread."""
+    rq = scale_spread(residual_quantiles(resid, tuple(sorted(set(quantiles) | {0.5}))), spread)
+    out = np.stack([point + rq[q][:, None] for q in quantiles], axis=-1)
+    return np.sort(np.clip(out, 0.0, None), axis=-1)
+
+
+__all__ = [
+    "SEASON",
+    "BacktestResult",
+    "CORE_QUANTILES",
+    "calibrate_spread",
+    "choose_models",
+    "interval_quantiles",
+    "origin_cuts",
+    "run_backtest",
+    "score_backtest",
+    "series_metrics",
+]

@@ -1,0 +1,255 @@
+"""The forecasting pipeline: panel, rolling backtest, calibrated intervals, per-series model choice."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from forecasting.engine.backtest import (
+    CORE_QUANTILES,
+    BacktestResult,
+    choose_models,
+    interval_quantiles,
+    run_backtest,
+    score_backtest,
+    series_metrics,
+)
+from forecasting.engine.cold_start import cold_start_quantiles
+from forecasting.engine.explain import explain
+from forecasting.engine.models import (
+    ETS,
+    SARIMAX,
+    CrostonTSB,
+    GBMConfig,
+    GlobalGBM,
+    LSTMConfig,
+    Model,
+    MovingAverage,
+    SeasonalNaive,
+)
+from forecasting.engine.panel import LONG_WINDOW, Panel, build_panel
+
+BASELINES = ("seasonal_naive", "moving_average")
+ENSEMBLE_MEMBERS = ("gbm", "ets", "sarimax", "lstm")
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    """What to forecast and how hard to try."""
+
+    horizon: int = 28
+    freq: str | None = None
+    quantiles: tuple[float, ...] = (0.1, 0.5, 0.9)
+    seed: int = 0
+    country: str | None = None
+    models: tuple[str, ...] = ("seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm")
+    neural: bool = False
+    ensemble: bool = True
+    n_origins: int = 3
+    origin_step: int | None = None
+    selection_shrink: float = 0.5
+    min_history: int | None = None
+    intermittent_zero_share: float = 0.3
+    local_max_series: int = 3000
+    holdout: bool = False
+    threads: int = 1
+    gbm: GBMConfig = field(default_factory=GBMConfig)
+    lstm: LSTMConfig = field(default_factory=LSTMConfig)
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class ForecastResult:
+    """The forecast frame (CONTRACTS shape), per-series backtest metrics and explanations."""
+
+    forecast: pd.DataFrame
+    metrics: pd.DataFrame
+    explanations: pd.DataFrame
+    chosen: pd.Series
+    spreads: dict[str, float]
+    holdout: pd.DataFrame | None = None
+    candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def quantile_column(q: float) -> str:
+    """Column name of a quantile: 0.1 -> q10, 0.025 -> q2.5."""
+    return "q" + f"{q * 100:.6f}".rstrip("0").rstrip(".")
+
+
+def model_factories(config: ForecastConfig, panel: Panel) -> dict[str, Callable[[], Model]]:
+    """Constructors of the candidate models for this panel (statsmodels ones only while the panel is small)."""
+    kw = {"freq": panel.freq, "seed": config.seed, "spec": panel.spec}
+    table: dict[str, Callable[[], Model]] = {
+        "seasonal_naive": lambda: SeasonalNaive(**kw),
+        "moving_average": lambda: MovingAverage(**kw),
+        "tsb": lambda: CrostonTSB(**kw),
+        "ets": lambda: ETS(**kw),
+        "sarimax": lambda: SARIMAX(**kw),
+        "gbm": lambda: GlobalGBM(**kw, config=config.gbm, horizon=panel.horizon),
+    }
+    if config.neural:
+        from forecasting.engine.neural import GlobalLSTM
+
+        table["lstm"] = lambda: GlobalLSTM(**kw, config=config.lstm, horizon=panel.horizon)
+    names = list(dict.fromkeys(BASELINES + tuple(config.models) + (("lstm",) if config.neural else ())))
+    if len(panel.ids) > config.local_max_series:
+        names = [n for n in names if n not in ("ets", "sarimax")]
+    return {n: table[n] for n in names if n in table}
+
+
+def _split_holdout(panel: Panel) -> tuple[Panel, np.ndarray]:
+    """Hide the last horizon periods of every series: the models never see them, they are only scored."""
+    h = panel.horizon
+    return Panel(panel.ids, panel.y[:, :-h], panel.dates, panel.x, panel.spec, panel.freq, h), panel.y[:, -h:]
+
+
+def forecast(
+    history: pd.DataFrame,
+    future: pd.DataFrame | None,
+    config: ForecastConfig,
+    attributes: pd.DataFrame | None = None,
+) -> ForecastResult:
+    """Forecast every series of `history` for `config.horizon` periods with calibrated quantiles.
+
+    With ``config.holdout`` the last horizon periods of each series are set aside before anything is fitted,
+    the forecast covers them, and ``result.holdout`` scores every candidate and the chosen model on them.
+    """
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime so that the limit below reaches it)
+    from threadpoolctl import threadpool_limits
+
+    # Native thread pools (OpenMP, BLAS) oversubscribe a shared CPU badly; one thread each is faster there.
+    with threadpool_limits(config.threads):
+        return _forecast(history, future, config, attributes)
+
+
+def _forecast(
+    history: pd.DataFrame,
+    future: pd.DataFrame | None,
+    config: ForecastConfig,
+    attributes: pd.DataFrame | None,
+) -> ForecastResult:
+    """Body of :func:`forecast`, run inside the thread limit."""
+    say = config.progress or (lambda msg: None)
+    t0 = time.perf_counter()
+    if config.horizon < 1:
+        raise ValueError("horizon must be at least 1")
+    if config.holdout:
+        covs = [c for c in history.columns if c not in ("series_id", "date", "quantity")]
+        full = build_panel(history, history[["series_id", "date", *covs]].iloc[:0], 0, config.freq, config.country)
+        full.horizon = config.horizon
+        panel, y_hold = _split_holdout(full)
+    else:
+        panel, y_hold = build_panel(history, future, config.horizon, config.freq, config.country), None
+    n, h = len(panel.ids), panel.horizon
+    say(f"{n} series, {panel.n_hist} periods ({panel.freq}), horizon {h}")
+    np.random.seed(config.seed)
+
+    factories = model_factories(config, panel)
+    bt = run_backtest(panel, factories, config.n_origins, config.origin_step)
+    cpu = ", ".join(f"{k} {v:.1f}s" for k, v in bt.seconds.items())
+    say(f"backtest at {len(bt.cuts)} origins, CPU time: {cpu} ({time.perf_counter() - t0:.1f}s)")
+    members = _ensemble_members(bt)
+    if config.ensemble and len(members) >= 2:
+        bt.points["ensemble"] = np.mean([bt.points[m] for m in members], axis=0)
+    metrics = score_backtest(bt, panel.ids)
+
+    length = panel.length
+    min_hist = config.min_history or 2 * LONG_WINDOW[panel.freq]
+    cold = length < min_hist
+    with np.errstate(all="ignore"):
+        zero_share = np.nanmean(np.where(np.isnan(panel.y), np.nan, panel.y == 0), axis=1)
+    intermittent = zero_share >= config.intermittent_zero_share
+    candidates = [m for m in bt.points if m != "tsb"]
+    chosen = choose_models(metrics, candidates, config.selection_shrink)
+    if "tsb" in bt.points and intermittent.any():
+        sub = metrics[metrics["series_id"].isin(panel.ids[intermittent])]
+        chosen.update(choose_models(sub, candidates + ["tsb"], config.selection_shrink))
+    chosen = chosen.reindex(panel.ids)
+
+    qs = tuple(sorted(set(config.quantiles) | set(CORE_QUANTILES)))
+    finals = _final_points(panel, factories, members if config.ensemble else [])
+    say(f"final fits done ({time.perf_counter() - t0:.1f}s)")
+    cubes = {
+        name: interval_quantiles(pt, bt.actuals - bt.points[name], qs, bt.spread[name]) for name, pt in finals.items()
+    }
+    choice = chosen.to_numpy()
+    cube = np.zeros((n, h, len(qs)))
+    for name, c in cubes.items():
+        rows = choice == name
+        cube[rows] = c[rows]
+    level = np.nan_to_num(np.nanmean(panel.y[:, -LONG_WINDOW[panel.freq] :], axis=1))
+    cube, groups = cold_start_quantiles(panel.y, cold, cube, level, panel.ids, attributes)
+    model_names = np.where(cold & (groups != ""), "cold_start", choice)
+
+    frame = _frame(panel, cube, qs, config.quantiles, model_names)
+    expl = explain(panel, chosen, metrics, cold)
+    expl["model"] = model_names
+    result = ForecastResult(
+        forecast=frame,
+        metrics=metrics,
+        explanations=expl,
+        chosen=pd.Series(model_names, index=panel.ids),
+        spreads=dict(bt.spread),
+    )
+    if y_hold is not None:
+        result.candidates = {k: _frame(panel, v, qs, config.quantiles, None) for k, v in cubes.items()}
+        result.holdout = _holdout_metrics(y_hold, cubes, cube, qs, bt, panel)
+    say(f"done ({time.perf_counter() - t0:.1f}s)")
+    return result
+
+
+def _ensemble_members(bt: BacktestResult, tolerance: float = 1.2) -> list[str]:
+    """Strong models whose pooled backtest WAPE is within `tolerance` of the best one (a weak one only hurts)."""
+    ok = ~np.isnan(bt.actuals)
+    total = np.abs(bt.actuals[ok]).sum() or 1.0
+    wape = {m: np.abs(bt.points[m][ok] - bt.actuals[ok]).sum() / total for m in ENSEMBLE_MEMBERS if m in bt.points}
+    if not wape:
+        return []
+    best = min(wape.values())
+    return [m for m, w in wape.items() if w <= tolerance * best]
+
+
+def _final_points(panel: Panel, factories: dict[str, Callable[[], Model]], members: list[str]) -> dict[str, np.ndarray]:
+    """Fit every model on the whole history and forecast the horizon."""
+    t, h = panel.n_hist, panel.horizon
+    out = {}
+    for name, make in factories.items():
+        out[name] = np.clip(make().fit(panel.y, panel.x[:, :t]).point(h, panel.x[:, t : t + h]), 0.0, None)
+    if len(members) >= 2:
+        out["ensemble"] = np.mean([out[m] for m in members], axis=0)
+    return out
+
+
+def _frame(
+    panel: Panel, cube: np.ndarray, qs: tuple[float, ...], wanted: tuple[float, ...], models: np.ndarray | None
+) -> pd.DataFrame:
+    """The long forecast frame: series_id, date, one qNN column per requested quantile[, model]."""
+    n, h = cube.shape[:2]
+    t = panel.n_hist
+    out = pd.DataFrame(
+        {
+            "series_id": np.repeat(panel.ids, h),
+            "date": pd.to_datetime(panel.dates[:, t : t + h].ravel()),
+        }
+    )
+    for q in wanted:
+        out[quantile_column(q)] = cube[:, :, qs.index(q)].ravel()
+    if models is not None:
+        out["model"] = np.repeat(models, h)
+    return out
+
+
+def _holdout_metrics(
+    y_hold: np.ndarray, cubes: dict[str, np.ndarray], chosen_cube: np.ndarray, qs, bt: BacktestResult, panel: Panel
+) -> pd.DataFrame:
+    """Per-series metrics on the held-out periods for every candidate and for the chosen forecasts."""
+    idx = [qs.index(q) for q in CORE_QUANTILES]
+    rows = []
+    for name, c in {**cubes, "chosen": chosen_cube}.items():
+        m = series_metrics(y_hold[None], c[None][..., idx], bt.scale)
+        rows.append(pd.DataFrame({"series_id": panel.ids, "model": name, **m}))
+    return pd.concat(rows, ignore_index=True)

@@ -1,0 +1,223 @@
+"""Writes of the forecasting app: create a run, forecast chunks of series, activate a completed run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from retailai.commerce.models import OrderLine, Product
+from retailai.core.choices import JobStatus
+from retailai.core.errors import Conflict, ValidationFailed
+from retailai.core.models import JobRun
+from retailai.core.services import audit_event_record, job_run_create, job_run_fail, job_run_progress, job_run_start
+
+from .engine.pipeline import ForecastConfig, forecast, quantile_column
+from .engine.series import demand_from_lines
+from .models import Forecast, ForecastRun, Frequency, SeriesBacktest
+from .selectors import order_lines_frame, product_attributes
+
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The chunks of product ids a run forecasts."""
+
+    run_id: int
+    chunks: list[list[int]]
+
+
+def forecast_run_create(*, freq: str = Frequency.DAILY, horizon: int | None = None, user=None) -> ForecastRun:
+    """Queue a retrain-and-forecast run."""
+    if freq not in Frequency.values:
+        raise ValidationFailed(f"Unknown frequency {freq!r}; use D or W.", field="freq")
+    horizon = horizon or (28 if freq == Frequency.DAILY else 12)
+    if horizon < 1:
+        raise ValidationFailed("The horizon must be at least one period.", field="horizon")
+    with transaction.atomic():
+        job = job_run_create(kind="forecast", parameters={"freq": freq, "horizon": horizon}, user=user)
+        return ForecastRun.objects.create(job=job, freq=freq, horizon=horizon, quantiles=list(DEFAULT_QUANTILES))
+
+
+def forecast_run_plan(*, run_id: int, task_id: str = "") -> RunPlan:
+    """Start the run: fix the history end and split the products with sales into chunks."""
+    run = ForecastRun.objects.select_related("job").get(pk=run_id)
+    job_run_start(run_id=run.job_id, task_id=task_id)
+    last = OrderLine.objects.filter(product__is_merchandise=True).aggregate(last=Max("placed_at"))["last"]
+    if last is None:
+        product_ids: list[int] = []
+        history_end = None
+    else:
+        history_end = timezone.localtime(last).date()
+        product_ids = list(
+            Product.objects.filter(is_merchandise=True, order_lines__kind="sale")
+            .distinct()
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    size = settings.FORECAST_CHUNK_SIZE
+    chunks = [product_ids[i : i + size] for i in range(0, len(product_ids), size)]
+    ForecastRun.objects.filter(pk=run_id).update(history_end=history_end, series_total=len(product_ids), series_done=0)
+    job_run_progress(run_id=run.job_id, progress=1, message=f"{len(product_ids)} series in {len(chunks)} chunks")
+    return RunPlan(run_id=run_id, chunks=chunks)
+
+
+def _config(run: ForecastRun) -> ForecastConfig:
+    return ForecastConfig(
+        horizon=run.horizon,
+        freq=run.freq,
+        quantiles=tuple(run.quantiles),
+        seed=0,
+        country=settings.RETAILAI_COUNTRY,
+        neural=settings.FORECAST_NEURAL,
+    )
+
+
+def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
+    """Forecast one chunk of products and store forecasts and backtest scores (re-running replaces the chunk)."""
+    run = ForecastRun.objects.select_related("job").get(pk=run_id)
+    if run.job.status != JobStatus.RUNNING:
+        raise Conflict(f"Forecast run {run_id} is {run.job.status}, not running.")
+    end = pd.Timestamp(run.history_end) + pd.Timedelta(days=1)
+    lines = order_lines_frame(product_ids=product_ids, until=timezone.make_aware(end.to_pydatetime()))
+    history = demand_from_lines(lines, freq=run.freq, end=pd.Timestamp(run.history_end), product_col="sku")
+    skus = {p.sku: p.pk for p in Product.objects.filter(pk__in=product_ids).only("pk", "sku")}
+    forecasts: list[Forecast] = []
+    backtests: list[SeriesBacktest] = []
+    if not history.empty:
+        result = forecast(history, None, _config(run), attributes=product_attributes(list(skus)))
+        forecasts = _forecast_rows(run, result.forecast, skus, result.explanations)
+        backtests = _backtest_rows(run, result.metrics, result.chosen, result.explanations, skus)
+    with transaction.atomic():
+        Forecast.objects.filter(run=run, product_id__in=product_ids).delete()
+        SeriesBacktest.objects.filter(run=run, product_id__in=product_ids).delete()
+        Forecast.objects.bulk_create(forecasts, batch_size=2000)
+        SeriesBacktest.objects.bulk_create(backtests, batch_size=2000)
+        ForecastRun.objects.filter(pk=run_id).update(series_done=F("series_done") + len(product_ids))
+    run.refresh_from_db(fields=["series_done", "series_total"])
+    pct = 1 + 98 * run.series_done / max(run.series_total, 1)
+    job_run_progress(run_id=run.job_id, progress=pct, message=f"{run.series_done}/{run.series_total} series")
+    return len(forecasts)
+
+
+def _cold_flags(explanations: pd.DataFrame) -> dict[str, bool]:
+    if explanations is None or explanations.empty or "cold_start" not in explanations.columns:
+        return {}
+    return dict(zip(explanations["series_id"].astype(str), explanations["cold_start"].astype(bool), strict=True))
+
+
+def _forecast_rows(run: ForecastRun, frame: pd.DataFrame, skus: dict[str, int], explanations) -> list[Forecast]:
+    cols = {q: quantile_column(q) for q in run.quantiles}
+    cold = _cold_flags(explanations)
+    rows = []
+    for rec in frame.to_dict("records"):
+        sid = str(rec["series_id"])
+        values = {str(q): float(rec[c]) for q, c in cols.items()}
+        rows.append(
+            Forecast(
+                run=run,
+                product_id=skus[sid],
+                date=pd.Timestamp(rec["date"]).date(),
+                q10=values.get("0.1", 0.0),
+                q50=values.get("0.5", 0.0),
+                q90=values.get("0.9", 0.0),
+                quantiles=values,
+                model=str(rec.get("model", ""))[:40],
+                is_cold_start=cold.get(sid, False),
+            )
+        )
+    return rows
+
+
+def _num(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, skus) -> list[SeriesBacktest]:
+    explained = {}
+    if explanations is not None and not explanations.empty:
+        for rec in explanations.to_dict("records"):
+            explained[str(rec["series_id"])] = {
+                k: (_num(v) if isinstance(v, (int, float, np.floating)) else str(v)) for k, v in rec.items()
+            }
+    chosen_map = {str(k): str(v) for k, v in chosen.items()}
+    rows = []
+    for rec in metrics.to_dict("records"):
+        sid = str(rec["series_id"])
+        if sid not in skus:
+            continue
+        is_chosen = chosen_map.get(sid) == rec["model"]
+        rows.append(
+            SeriesBacktest(
+                run=run,
+                product_id=skus[sid],
+                model=str(rec["model"])[:40],
+                chosen=is_chosen,
+                wape=_num(rec.get("wape")),
+                mase=_num(rec.get("mase")),
+                bias=_num(rec.get("bias")),
+                pinball=_num(rec.get("pinball")),
+                coverage=_num(rec.get("coverage")),
+                explanation=explained.get(sid, {}) if is_chosen else {},
+            )
+        )
+    return rows
+
+
+def forecast_run_activate(*, run_id: int) -> ForecastRun:
+    """Make a completed run the one buyers see; a failed or partial run never replaces the active one."""
+    with transaction.atomic():
+        run = ForecastRun.objects.select_for_update().select_related("job").get(pk=run_id)
+        if run.job.status != JobStatus.RUNNING:
+            raise Conflict(f"Forecast run {run_id} is {run.job.status}; only a running run can complete.")
+        if run.series_done < run.series_total:
+            raise Conflict(f"Forecast run {run_id} is partial: {run.series_done} of {run.series_total} series.")
+        previous = ForecastRun.objects.filter(freq=run.freq, is_active=True).exclude(pk=run_id)
+        previous_ids = list(previous.values_list("pk", flat=True))
+        previous.update(is_active=False)
+        run.is_active = True
+        run.activated_at = timezone.now()
+        run.save(update_fields=["is_active", "activated_at"])
+        metrics = forecast_run_summary(run)
+        JobRun.objects.filter(pk=run.job_id).update(
+            status=JobStatus.SUCCEEDED, progress=100, metrics=metrics, finished_at=timezone.now(),
+            message=f"{run.series_total} series forecast",
+        )  # fmt: skip
+        audit_event_record(
+            actor=run.job.created_by, verb="forecast_run.activate", obj=run, before={"active_runs": previous_ids},
+            after={"active_run": run.pk},
+        )  # fmt: skip
+    return run
+
+
+def forecast_run_fail(*, run_id: int, error: str) -> None:
+    """Mark a run failed; the previously active run keeps serving."""
+    run = ForecastRun.objects.get(pk=run_id)
+    job_run_fail(run_id=run.job_id, error=error)
+
+
+def forecast_run_summary(run: ForecastRun) -> dict:
+    """Headline accuracy of a run: backtest WAPE, bias and coverage of the chosen models, and the model mix."""
+    chosen = pd.DataFrame.from_records(
+        SeriesBacktest.objects.filter(run=run, chosen=True).values("model", "wape", "bias", "coverage")
+    )
+    if chosen.empty:
+        return {"series": run.series_total, "model_mix": {}}
+    return {
+        "series": run.series_total,
+        "backtest_wape_median": _num(chosen["wape"].median()),
+        "backtest_bias_median": _num(chosen["bias"].median()),
+        "backtest_coverage_mean": _num(chosen["coverage"].mean()),
+        "model_mix": {str(k): int(v) for k, v in chosen["model"].value_counts().items()},
+    }

@@ -1,0 +1,138 @@
+"""Buyer pages: the accuracy dashboard of forecast runs and a product's forecast chart."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from retailai.commerce.models import Product
+from retailai.core.charts import PALETTE, Band, Line, bar_chart, time_chart
+from retailai.core.choices import Role
+from retailai.core.roles import has_role
+
+from . import services
+from .engine.series import demand_from_lines
+from .models import ForecastRun, SeriesBacktest
+from .selectors import active_run, order_lines_frame, product_backtests, product_forecast
+
+PAGE_ROLES = (Role.STAFF, Role.BUYER)
+
+
+def _require(request, *roles):
+    if not has_role(request.user, *roles):
+        raise PermissionDenied
+
+
+@login_required
+def run_dashboard(request):
+    """The active run's accuracy (WAPE by category, bias, coverage, model mix) and the latest runs."""
+    _require(request, *PAGE_ROLES)
+    freq = request.GET.get("freq", "D") if request.GET.get("freq") in {"D", "W"} else "D"
+    run = active_run(freq)
+    category_chart = mix_chart = None
+    worst = []
+    if run is not None:
+        chosen = pd.DataFrame.from_records(
+            SeriesBacktest.objects.filter(run=run, chosen=True).values(
+                "product__sku", "product__name", "product__category__name", "model", "wape", "bias", "coverage"
+            )
+        )
+        if not chosen.empty:
+            chosen["product__category__name"] = chosen["product__category__name"].fillna(_("Uncategorised"))
+            by_cat = chosen.groupby("product__category__name")["wape"].median().sort_values()
+            category_chart = bar_chart([(str(k), float(v)) for k, v in by_cat.items()])
+            mix = chosen["model"].value_counts()
+            mix_chart = bar_chart([(str(k), float(v)) for k, v in mix.items()], value_format="{:.0f}", color=PALETTE[2])
+            worst = chosen.sort_values("wape", ascending=False).head(15).to_dict("records")
+    runs = ForecastRun.objects.select_related("job", "job__created_by").order_by("-pk")[:10]
+    return render(
+        request,
+        "forecasting/run_dashboard.html",
+        {
+            "run": run,
+            "freq": freq,
+            "runs": runs,
+            "category_chart": category_chart,
+            "mix_chart": mix_chart,
+            "worst": worst,
+            "can_run": has_role(request.user, Role.STAFF),
+            "query": request.GET.get("q", ""),
+            "matches": _product_matches(request.GET.get("q", "")),
+        },
+    )
+
+
+def _product_matches(query: str) -> list[Product]:
+    query = query.strip()
+    if not query:
+        return []
+    exact = Product.objects.filter(sku__iexact=query).first()
+    if exact:
+        return [exact]
+    return list(Product.objects.filter(name__icontains=query, is_merchandise=True).order_by("sku")[:20])
+
+
+@login_required
+@require_POST
+def run_now(request):
+    """Staff start a retrain-and-forecast run now; it runs on the workers (or in process) with progress."""
+    _require(request, Role.STAFF)
+    from .tasks import forecast_run_task
+
+    freq = request.POST.get("freq", "D")
+    run = services.forecast_run_create(freq=freq, user=request.user)
+    transaction.on_commit(lambda: forecast_run_task.apply_async(args=[run.pk], queue="training"))
+    messages.success(request, _("Forecast run #%(id)s queued.") % {"id": run.pk})
+    return redirect("forecasting:run-dashboard")
+
+
+@login_required
+def product_forecast_page(request, sku: str):
+    """History, forecast median with its 10–90 band, the backtest scores of every candidate and the drivers."""
+    _require(request, *PAGE_ROLES)
+    product = get_object_or_404(Product, sku=sku)
+    freq = request.GET.get("freq", "D") if request.GET.get("freq") in {"D", "W"} else "D"
+    run = active_run(freq)
+    rows = product_forecast(product=product, run=run)
+    backtests = product_backtests(product=product, run=run)
+    history_points: list = []
+    lines = order_lines_frame(product_ids=[product.pk])
+    if not lines.empty:
+        end = pd.Timestamp(run.history_end) if run and run.history_end else lines["date"].max()
+        demand = demand_from_lines(lines, freq=freq, end=end, product_col="sku")
+        start = end - pd.Timedelta(days=120 if freq == "D" else 364)
+        demand = demand[demand["date"] >= start]
+        history_points = [(d.date(), float(q)) for d, q in zip(demand["date"], demand["quantity"], strict=True)]
+    chart = time_chart(
+        [
+            Line(_("Actual demand"), history_points, color=PALETTE[7]),
+            Line(_("Forecast (median)"), [(r.date, r.q50) for r in rows], color=PALETTE[0]),
+        ],
+        [Band(_("P10–P90 interval"), [(r.date, r.q10, r.q90) for r in rows], color=PALETTE[0])],
+        markers=[(rows[0].date - timedelta(days=0), _("forecast starts"))] if rows else [],
+        y_label=_("Units per period"),
+    )
+    chosen = next((b for b in backtests if b.chosen), None)
+    return render(
+        request,
+        "forecasting/product_forecast.html",
+        {
+            "product": product,
+            "run": run,
+            "rows": rows,
+            "backtests": backtests,
+            "chosen": chosen,
+            "chart": chart,
+            "has_history": bool(history_points),
+            "freq": freq,
+            "total_median": sum(r.q50 for r in rows),
+        },
+    )

@@ -1,0 +1,181 @@
+"""Forecast runs in the app: chunks stored, activation only when complete, pages and API scoped by role."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from forecasting import services
+from forecasting.models import Forecast, ForecastRun, SeriesBacktest
+from forecasting.selectors import active_run
+from retailai.core.choices import JobStatus
+from retailai.core.errors import Conflict
+from retailai.core.models import JobRun
+from tests import factories
+
+LONDON = ZoneInfo("Europe/London")
+WEEKLY = [2, 3, 3, 4, 9, 14, 4]  # Monday..Sunday: a strong Saturday peak
+
+
+def _history(products, days: int = 140):
+    """Orders with a weekly pattern per product, ending on 2011-12-04 (a Sunday)."""
+    channel = factories.ChannelFactory(code="web")
+    start = datetime(2011, 12, 4, 12, 0, tzinfo=LONDON) - timedelta(days=days - 1)
+    for i, product in enumerate(products):
+        scale = i + 1
+        for d in range(days):
+            at = start + timedelta(days=d)
+            qty = WEEKLY[at.weekday()] * scale
+            order = factories.OrderFactory(channel=channel, customer=None, placed_at=at)
+            factories.OrderLineFactory(order=order, line_number=1, product=product, quantity=qty, placed_at=at)
+
+
+def _wait(job_id: int, timeout: float = 180) -> JobRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = JobRun.objects.get(pk=job_id)
+        if job.status in {JobStatus.SUCCEEDED, JobStatus.FAILED}:
+            return job
+        time.sleep(0.3)
+    raise AssertionError("forecast run did not finish")
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_run_forecasts_every_series_and_becomes_active(celery_worker_process, settings):
+    from forecasting.tasks import forecast_run_task
+
+    settings.FORECAST_CHUNK_SIZE = 2  # three products -> two chunks gathered by a chord
+    products = [factories.ProductFactory(sku=f"WEEKLY{i}") for i in range(3)]
+    _history(products)
+    run = services.forecast_run_create(freq="D", horizon=14)
+
+    forecast_run_task.delay(run.pk)
+
+    job = _wait(run.job_id)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    run.refresh_from_db()
+    assert run.is_active and run.series_total == 3 and run.series_done == 3
+    assert str(run.history_end) == "2011-12-04"
+    assert Forecast.objects.filter(run=run).count() == 3 * 14
+    assert SeriesBacktest.objects.filter(run=run, chosen=True).count() == 3
+    assert set(job.metrics["model_mix"]) <= {
+        "seasonal_naive",
+        "moving_average",
+        "ets",
+        "sarimax",
+        "tsb",
+        "gbm",
+        "ensemble",
+    } | set(SeriesBacktest.objects.filter(run=run).values_list("model", flat=True))
+    rows = list(Forecast.objects.filter(run=run, product=products[2]).order_by("date"))
+    assert str(rows[0].date) == "2011-12-05"
+    assert all(0 <= r.q10 <= r.q50 <= r.q90 for r in rows)
+    # The weekly pattern carries into the forecast: Saturday is the peak of the first forecast week.
+    first_week = rows[:7]
+    assert max(first_week, key=lambda r: r.q50).date.weekday() == 5
+
+
+@pytest.mark.django_db
+def test_a_partial_run_never_replaces_the_active_one():
+    products = [factories.ProductFactory(sku=f"P{i}") for i in range(2)]
+    _history(products, days=70)
+    first = services.forecast_run_create(freq="D", horizon=7)
+    plan = services.forecast_run_plan(run_id=first.pk)
+    for chunk in plan.chunks:
+        services.forecast_chunk_execute(run_id=first.pk, product_ids=chunk)
+    services.forecast_run_activate(run_id=first.pk)
+
+    second = services.forecast_run_create(freq="D", horizon=7)
+    services.forecast_run_plan(run_id=second.pk)
+    services.forecast_chunk_execute(run_id=second.pk, product_ids=[products[0].pk])  # one of two series
+    with pytest.raises(Conflict, match="partial: 1 of 2 series"):
+        services.forecast_run_activate(run_id=second.pk)
+    services.forecast_run_fail(run_id=second.pk, error="worker lost")
+
+    assert active_run("D").pk == first.pk
+    second.refresh_from_db()
+    assert second.is_active is False
+    assert second.job.status == JobStatus.FAILED
+    # A failed run cannot be completed later either.
+    with pytest.raises(Conflict, match="is failed"):
+        services.forecast_chunk_execute(run_id=second.pk, product_ids=[products[1].pk])
+
+
+@pytest.mark.django_db
+def test_a_failing_chunk_task_fails_the_run_and_keeps_the_previous_forecasts():
+    from forecasting.tasks import forecast_chunk_task
+
+    products = [factories.ProductFactory(sku="ONLY")]
+    _history(products, days=60)
+    first = services.forecast_run_create(freq="D", horizon=7)
+    plan = services.forecast_run_plan(run_id=first.pk)
+    services.forecast_chunk_execute(run_id=first.pk, product_ids=plan.chunks[0])
+    services.forecast_run_activate(run_id=first.pk)
+    broken = services.forecast_run_create(freq="D", horizon=7)  # queued, never planned
+
+    with pytest.raises(Conflict):
+        forecast_chunk_task.apply(args=[broken.pk, [products[0].pk]], throw=True)
+
+    broken.refresh_from_db()
+    assert broken.job.status == JobStatus.FAILED
+    assert "is queued, not running" in broken.job.error
+    assert active_run("D").pk == first.pk
+    assert Forecast.objects.filter(run=first).count() == 7
+
+
+@pytest.mark.django_db
+def test_pages_render_with_and_without_history_and_check_roles(client, personas):
+    with_history = factories.ProductFactory(sku="HIST")
+    factories.ProductFactory(sku="NEW")
+    _history([with_history], days=60)
+    run = services.forecast_run_create(freq="D", horizon=7)
+    plan = services.forecast_run_plan(run_id=run.pk)
+    for chunk in plan.chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+    services.forecast_run_activate(run_id=run.pk)
+
+    client.force_login(personas["buyer"])
+    page = client.get("/forecasts/product/HIST/")
+    assert page.status_code == 200
+    assert b"<svg" in page.content and b"Forecast (median)" in page.content
+    empty = client.get("/forecasts/product/NEW/")
+    assert empty.status_code == 200
+    assert b"no sales history and no forecast yet" in empty.content
+    dashboard = client.get("/forecasts/")
+    assert dashboard.status_code == 200 and b"Median WAPE by category" in dashboard.content
+    assert b"Run forecast now" not in dashboard.content  # buyers look; staff start runs
+
+    for who in ("marketer", "channel_partner", "outsider"):
+        client.force_login(personas[who])
+        assert client.get("/forecasts/").status_code == 403
+        assert client.get("/forecasts/product/HIST/").status_code == 403
+    client.force_login(personas["buyer"])
+    assert client.post("/forecasts/run-now/").status_code == 403
+    assert ForecastRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_forecast_api_scopes_supplier_partners_to_their_products(api_as, personas):
+    mine, other = factories.ProductFactory(sku="MINE"), factories.ProductFactory(sku="OTHER")
+    supplier = personas["supplier_partner"].supplier_partner.supplier
+    factories.SupplierProductFactory(supplier=supplier, product=mine)
+    _history([mine, other], days=60)
+    run = services.forecast_run_create(freq="D", horizon=7)
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+    services.forecast_run_activate(run_id=run.pk)
+
+    as_supplier = api_as(personas["supplier_partner"]).get("/api/forecasts/", {"page_size": 100})
+    as_buyer = api_as(personas["buyer"]).get("/api/forecasts/", {"sku": "OTHER"})
+
+    assert as_supplier.status_code == 200
+    assert {row["sku"] for row in as_supplier.json()["results"]} == {"MINE"}
+    assert as_supplier.json()["count"] == 7
+    assert as_buyer.status_code == 200 and as_buyer.json()["count"] == 7
+    assert api_as(personas["channel_partner"]).get("/api/forecasts/").status_code == 403
+    assert api_as(personas["outsider"]).get("/api/forecasts/").status_code == 403
+    assert api_as(None).get("/api/forecasts/").status_code == 401

@@ -1,0 +1,162 @@
+"""Known-answer tests of the forecasting engine: seasonality, promotions, intermittency, no look-ahead."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasting.engine import ForecastConfig, forecast
+from forecasting.engine.backtest import run_backtest
+from forecasting.engine.panel import build_panel
+from forecasting.engine.pipeline import model_factories
+from forecasting.engine.series import demand_from_lines
+from tests.forecasting.conftest import WEEKLY_PATTERN, daily_history
+
+
+def test_demand_from_lines_nets_cancellations_and_skips_adjustments_and_non_merchandise():
+    lines = pd.DataFrame(
+        {
+            "product": ["A", "A", "A", "A", "A", "FEE"],
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-03", "2024-01-03", "2024-01-10", "2024-01-01"]
+            ),
+            "kind": ["sale", "cancellation", "adjustment", "sale", "return", "sale"],
+            "quantity": [5, 2, 100, 4, 1, 9],
+            "is_merchandise": [True, True, True, True, True, False],
+        }
+    )
+    daily = demand_from_lines(lines, freq="D", end="2024-01-10", location_col=None)
+    assert list(daily["series_id"].unique()) == ["A"]
+    assert len(daily) == 10  # zero-filled from the first sale to the end date
+    q = daily.set_index("date")["quantity"]
+    assert q["2024-01-01"] == 3 and q["2024-01-03"] == 4 and q["2024-01-02"] == 0
+    assert q["2024-01-10"] == 0  # a lone return never makes demand negative
+    weekly = demand_from_lines(lines, freq="W", end="2024-01-10", location_col=None)
+    assert list(weekly["date"]) == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-08")]
+    assert list(weekly["quantity"]) == [7.0, 0.0]
+
+
+def test_weekly_pattern_is_forecast_with_its_shape(fast_config):
+    history = daily_history()
+    result = forecast(history, None, fast_config(horizon=14))
+    fc = result.forecast
+    assert len(fc) == 4 * 14 and list(fc.columns) == ["series_id", "date", "q10", "q50", "q90", "model"]
+    for _, g in fc.groupby("series_id"):
+        by_dow = g.groupby(g["date"].dt.day_of_week)["q50"].mean().reindex(range(7)).to_numpy()
+        assert np.argmax(by_dow) == np.argmax(WEEKLY_PATTERN)
+        assert np.argmin(by_dow) == np.argmin(WEEKLY_PATTERN)
+        assert np.corrcoef(by_dow, WEEKLY_PATTERN)[0, 1] > 0.9
+
+
+def test_promotion_with_strong_lift_raises_the_forecast_on_promo_days(fast_config):
+    rng = np.random.default_rng(1)
+    history = daily_history(n_series=6, days=300, seed=1)
+    history["promo"] = (rng.random(len(history)) < 0.2).astype(float)
+    history["quantity"] = np.where(history["promo"] == 1, history["quantity"] * 2.5, history["quantity"]).round()
+    last = history["date"].max()
+    fut_dates = pd.date_range(last + pd.Timedelta(days=1), periods=14, freq="D")
+    future = pd.DataFrame(
+        [(s, d, float(i % 3 == 0)) for s in history["series_id"].unique() for i, d in enumerate(fut_dates)],
+        columns=["series_id", "date", "promo"],
+    )
+    fc = forecast(history, future, fast_config(horizon=14)).forecast.merge(future, on=["series_id", "date"])
+    # Compare within weekdays so that the weekly pattern does not blur the promotion effect.
+    fc["dow"] = fc["date"].dt.day_of_week
+    ratio = fc.groupby(["series_id", "dow", "promo"])["q50"].mean().unstack("promo").dropna()
+    assert (ratio[1.0] / ratio[0.0]).median() > 1.6
+
+
+def test_intermittent_series_get_sensible_quantiles(fast_config):
+    rng = np.random.default_rng(2)
+    dates = pd.date_range("2023-01-01", periods=200, freq="D")
+    rows = []
+    for s in range(5):
+        q = np.where(rng.random(200) < 0.12, rng.integers(1, 4, 200), 0).astype(float)
+        q[0] = 1.0
+        rows.append(pd.DataFrame({"series_id": f"I{s}", "date": dates, "quantity": q}))
+    result = forecast(pd.concat(rows), None, fast_config(horizon=14, quantiles=(0.1, 0.5, 0.9, 0.95)))
+    fc = result.forecast
+    qs = fc[["q10", "q50", "q90", "q95"]].to_numpy()
+    assert (qs >= 0).all() and (np.diff(qs, axis=1) >= 0).all()
+    assert fc["q50"].max() <= 0.5
+    assert (fc.groupby("series_id")["q90"].max() > 0).all()
+
+
+def test_backtest_and_choice_never_see_the_held_out_periods(fast_config):
+    history = daily_history(n_series=3, days=200, seed=3)
+    config = fast_config(horizon=14, holdout=True)
+    cut = history.groupby("series_id")["date"].transform("max") - pd.Timedelta(days=14)
+    corrupted = history.copy()
+    corrupted.loc[corrupted["date"] > cut, "quantity"] = 10_000.0
+    a, b = forecast(history, None, config), forecast(corrupted, None, config)
+    pd.testing.assert_series_equal(a.chosen, b.chosen)
+    pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    pd.testing.assert_frame_equal(a.forecast, b.forecast)
+    assert not a.holdout.equals(b.holdout)  # only the score on the held-out periods changes
+
+
+def test_each_backtest_origin_only_uses_history_before_its_cut(fast_config):
+    history = daily_history(n_series=3, days=200, seed=4)
+    config = fast_config(horizon=14)
+    panel = build_panel(history, None, 14)
+    factories = model_factories(config, panel)
+    first = run_backtest(panel, factories, 3)
+    cut = first.cuts[0]
+    panel.y[:, cut:] = 10_000.0
+    second = run_backtest(panel, factories, 3)
+    assert second.cuts == first.cuts
+    for name in factories:
+        np.testing.assert_array_equal(first.points[name][0], second.points[name][0])
+
+
+def test_new_series_borrows_from_similar_series_and_is_flagged(fast_config):
+    history = daily_history(n_series=4, days=200, seed=5)
+    new = history[history["series_id"] == "S03"].tail(5).assign(series_id="NEW")
+    attributes = pd.DataFrame({"series_id": ["S00", "S01", "S02", "S03", "NEW"], "category": ["a", "a", "b", "b", "b"]})
+    result = forecast(pd.concat([history, new]), None, fast_config(horizon=14), attributes=attributes)
+    expl = result.explanations.set_index("series_id")
+    assert bool(expl.loc["NEW", "cold_start"]) and result.chosen["NEW"] == "cold_start"
+    fc = result.forecast[result.forecast["series_id"] == "NEW"]
+    assert (fc["q50"] > 0).all() and set(fc["model"]) == {"cold_start"}
+    by_dow = fc.groupby(fc["date"].dt.day_of_week)["q50"].mean().reindex(range(7)).to_numpy()
+    assert np.argmax(by_dow) == np.argmax(WEEKLY_PATTERN)
+
+
+def test_explanations_name_model_score_and_drivers(fast_config):
+    history = daily_history(n_series=2, days=200, seed=6)
+    expl = forecast(history, None, fast_config(horizon=7)).explanations
+    assert {"model", "backtest_wape", "baseline_level", "seasonality", "top_driver"} <= set(expl.columns)
+    assert (expl["top_driver"] == "seasonality").all()
+
+
+def test_rossmann_slice_beats_seasonal_naive(shared_data, fast_config):
+    from bench import _data
+
+    history = _data.rossmann(stores=8, data=shared_data)
+    history = history[history["date"] >= "2014-09-01"]
+    config = fast_config(horizon=28, country="DE", holdout=True)
+    result = forecast(history, None, config)
+    agg = result.holdout.groupby("model")[["abs_error_total", "actual_total"]].sum()
+    wape = agg["abs_error_total"] / agg["actual_total"]
+    assert wape["chosen"] < 0.8 * wape["seasonal_naive"]
+
+
+def test_config_rejects_horizon_below_one():
+    with pytest.raises(ValueError):
+        forecast(daily_history(n_series=1, days=30), None, ForecastConfig(horizon=0))
+
+
+def test_tiny_lstm_is_a_candidate_with_coherent_quantiles(fast_config):
+    from forecasting.engine.models import LSTMConfig
+
+    config = fast_config(
+        horizon=7,
+        models=("seasonal_naive", "moving_average"),
+        neural=True,
+        lstm=LSTMConfig(window=14, units=4, epochs=1, max_windows=600, batch_size=128),
+    )
+    result = forecast(daily_history(n_series=2, days=90, seed=8), None, config)
+    assert "lstm" in set(result.metrics["model"])
+    q = result.forecast[["q10", "q50", "q90"]].to_numpy()
+    assert (q >= 0).all() and (q[:, 1:] >= q[:, :-1]).all()
