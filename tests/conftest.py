@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.browser_support import CHROMEDRIVER, CHROMIUM, PASSWORD, SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("RETAILAI_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -114,3 +118,76 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module, with a throw-away profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1366,900",
+        "--lang=en-GB",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    driver.implicitly_wait(0)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def ui(browser, live_server):
+    """Helpers bound to the live server: open a path, sign in, sign out, take a screenshot."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    class UI:
+        driver = browser
+        by = By
+
+        def open(self, path: str) -> None:
+            browser.get(live_server.url + path)
+
+        def wait_for(self, css: str, timeout: float = 10):
+            return WebDriverWait(browser, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+        def find(self, css: str):
+            return browser.find_element(By.CSS_SELECTOR, css)
+
+        def find_all(self, css: str):
+            return browser.find_elements(By.CSS_SELECTOR, css)
+
+        def login(self, username: str) -> None:
+            browser.delete_all_cookies()
+            self.open("/login/")
+            self.find("#id_username").send_keys(username)
+            self.find("#id_password").send_keys(PASSWORD)
+            self.find("button[type=submit].primary").click()
+            self.wait_for("nav.mainnav")
+
+        def shot(self, name: str) -> Path:
+            path = SCREENSHOTS / f"{name}.png"
+            browser.save_screenshot(str(path))
+            return path
+
+    cache.clear()
+    browser.delete_all_cookies()
+    return UI()

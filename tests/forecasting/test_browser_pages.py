@@ -6,16 +6,10 @@ import pytest
 
 from forecasting import services
 from tests import factories
+from tests.browser_support import BROWSER_MARKS
 from tests.forecasting.test_app_runs import _history
-from tests.test_browser import CHROMEDRIVER, CHROMIUM, browser, ui  # noqa: F401  (fixtures)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="headless Chromium not installed (apt-get install chromium chromium-driver)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.mark.django_db(transaction=True)

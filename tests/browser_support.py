@@ -1,0 +1,19 @@
+"""Headless Chromium for the browser tests: where it lives and how tests are marked."""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+PASSWORD = "pass-word-123"  # the factories' password
+
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="headless Chromium not installed (apt-get install chromium chromium-driver)",
+    ),
+]
