@@ -1,0 +1,1 @@
+"""Recommendation science: pure pandas/numpy/scipy, no Django."""

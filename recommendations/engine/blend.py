@@ -1,0 +1,278 @@
+"""A ranking model over candidate features, learned on the period just before the one it serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from recommendations.engine import candidates as cand
+from recommendations.engine.content import Content
+from recommendations.engine.interactions import InteractionConfig, Interactions, build_interactions
+
+SCORE_FEATURES = ("popularity", "recency_frequency", "repeat", "item_knn", "ease", "als", "content")
+FIXED_WEIGHTS = {
+    "repeat": 1.0,
+    "recency_frequency": 0.5,
+    "ease": 0.4,
+    "item_knn": 0.3,
+    "content": 0.4,
+    "popularity": 0.2,
+}
+
+
+@dataclass(frozen=True)
+class BlendConfig:
+    """Which candidates feed the ranker, how many each, and how the ranker is trained."""
+
+    horizon_days: float = 30.0  # label window of the validation period, and the re-buy horizon
+    per_candidate: int = 25
+    max_history: int = 80
+    pool_popular: int = 40
+    pool_cold: int = 100  # per popularity signal, for users with no history
+    rank_pool: int | None = 80  # items per user the ranker scores, picked by the fixed weights (None: all)
+    use_als: bool = True
+    use_neural: bool = False
+    ranker: str = "hgb"  # "hgb" (HistGradientBoosting) or "logistic"
+    negatives_per_positive: float = 20.0
+    min_positives: int = 200  # fewer labelled positives than this: fixed weights instead of a learned ranker
+    ranker_threads: int = 1  # OpenMP threads of the ranker; more spin badly on a shared two-core machine
+    seed: int = 0
+    ease: cand.EASEConfig = field(default_factory=cand.EASEConfig)
+    als: cand.ALSConfig = field(default_factory=cand.ALSConfig)
+    knn: cand.ItemKNNConfig = field(default_factory=cand.ItemKNNConfig)
+
+
+class CandidateSet:
+    """Every candidate fitted on one snapshot, plus the item and user statistics the ranker reads."""
+
+    def __init__(self, inter: Interactions, items: pd.DataFrame | None, config: BlendConfig) -> None:
+        self.inter, self.config = inter, config
+        models: list[cand.Candidate] = [
+            cand.Popularity(),
+            cand.RecencyFrequency(),
+            cand.RepeatPurchase(cand.RepeatConfig(horizon_days=config.horizon_days)),
+            cand.ItemKNN(config.knn),
+            cand.EASE(config.ease),
+            Content(),
+        ]
+        if config.use_als and inter.n_users >= 20:
+            models.append(cand.ALS(cand.ALSConfig(**{**config.als.__dict__, "seed": config.seed})))
+        if config.use_neural:
+            from recommendations.engine.neural import TwoTower, TwoTowerConfig
+
+            models.append(TwoTower(TwoTowerConfig(seed=config.seed)))
+        self.models = {m.name: m.fit(inter, items) for m in models}
+        self._item_stats()
+        self._user_stats()
+
+    def _item_stats(self) -> None:
+        """Recent buyers at several windows, new-customer popularity and trend per item."""
+        inter = self.inter
+        p = inter.purchases
+        age = ((inter.as_of - p["timestamp"]) / pd.Timedelta(days=1)).to_numpy()
+        pairs = p.assign(age=age).sort_values("age").drop_duplicates(["u", "i"])
+        stats = {}
+        for w in (7, 30, 90, 365):
+            stats[f"buyers_{w}d"] = np.log1p(np.bincount(pairs["i"][pairs["age"] <= w], minlength=inter.n_items))
+        first_day = p.groupby("u")["timestamp"].transform("min").dt.floor("D")
+        first = p[(p["timestamp"].dt.floor("D") == first_day) & (age <= 60)].drop_duplicates(["u", "i"])
+        stats["first_basket_60d"] = np.log1p(np.bincount(first["i"], minlength=inter.n_items))
+        stats["trend"] = stats["buyers_30d"] - np.log1p(
+            np.bincount(pairs["i"][(pairs["age"] > 30) & (pairs["age"] <= 60)], minlength=inter.n_items)
+        )
+        rep: cand.RepeatPurchase = self.models["repeat"]  # type: ignore[assignment]
+        stats["item_rebuy_rate"] = rep.item_rate
+        stats["item_tau"] = np.log1p(rep.item_tau)
+        self.item_stats = pd.DataFrame(stats).astype(np.float32)
+
+    def _user_stats(self) -> None:
+        """Visits, days since last visit, breadth and visit interval per user."""
+        p = self.inter.purchases
+        days = p.assign(day=p["timestamp"].dt.floor("D")).drop_duplicates(["u", "day"])
+        g = days.groupby("u")["day"]
+        n_vis = g.size().reindex(range(self.inter.n_users), fill_value=0).to_numpy()
+        last = g.max().reindex(range(self.inter.n_users))
+        first = g.min().reindex(range(self.inter.n_users))
+        since = ((self.inter.as_of - last) / pd.Timedelta(days=1)).fillna(999).to_numpy()
+        span = ((last - first) / pd.Timedelta(days=1)).fillna(0).to_numpy()
+        breadth = np.bincount(p.drop_duplicates(["u", "i"])["u"], minlength=self.inter.n_users)
+        self.user_stats = pd.DataFrame(
+            {
+                "user_visits": np.log1p(n_vis),
+                "user_days_since": np.log1p(since),
+                "user_breadth": np.log1p(breadth),
+                "user_interval": np.log1p(span / np.maximum(n_vis - 1, 1)),
+            }
+        ).astype(np.float32)
+        rep: cand.RepeatPurchase = self.models["repeat"]  # type: ignore[assignment]
+        pr = rep.pairs
+        shape = (self.inter.n_users, self.inter.n_items)
+        self.pair_n = sp.csr_matrix((pr["n"], (pr["u"], pr["i"])), shape=shape)
+        self.pair_since = sp.csr_matrix((np.log1p(pr["days_since"]) + 1.0, (pr["u"], pr["i"])), shape=shape)
+        self.pair_tau = sp.csr_matrix((np.log1p(pr["tau"]), (pr["u"], pr["i"])), shape=shape)
+
+    def features(self, user_ids: np.ndarray, chunk: int = 512) -> pd.DataFrame:
+        """Candidate pool and features for each user: `user_id,item_id` plus one column per feature."""
+        cfg = self.config
+        rows_all = self.inter.user_positions(user_ids)
+        frames = []
+        for start in range(0, len(rows_all), chunk):
+            rows = rows_all[start : start + chunk]
+            scores = {name: m.score(rows) for name, m in self.models.items()}
+            pool = np.zeros((len(rows), self.inter.n_items), dtype=bool)
+            for name, s in scores.items():
+                n = cfg.max_history if name in ("repeat", "recency_frequency") else cfg.per_candidate
+                if name == "popularity":
+                    n = cfg.pool_popular
+                idx, vals = cand.top_k(s, n)
+                np.put_along_axis(pool, idx, vals > 0, axis=1)
+            for col in ("buyers_7d", "first_basket_60d"):
+                best = np.argsort(-self.item_stats[col].to_numpy(), kind="stable")[: cfg.per_candidate]
+                pool[:, best] = True
+            unknown = rows < 0
+            if unknown.any():
+                # Nothing personal to go on: a wider pool of popular items lets the ranker pick among them.
+                for col in ("buyers_7d", "buyers_30d", "first_basket_60d", "trend"):
+                    best = np.argsort(-self.item_stats[col].to_numpy(), kind="stable")[: cfg.pool_cold]
+                    pool[np.ix_(unknown, best)] = True
+            r, i = np.nonzero(pool)
+            f = {"user_id": np.asarray(user_ids, dtype=object)[start + r], "item_id": self.inter.item_ids[i]}
+            for name, s in scores.items():
+                v = s[r, i]
+                top = np.max(np.abs(s), axis=1)
+                f[name] = v
+                f[f"{name}_rel"] = v / np.maximum(top[r], 1e-9)
+            u = rows[r]
+            known = u >= 0
+            for m, col in ((self.pair_n, "pair_n"), (self.pair_since, "pair_since"), (self.pair_tau, "pair_tau")):
+                vals = np.zeros(len(r), dtype=np.float32)
+                if known.any():
+                    vals[known] = np.asarray(m[u[known], i[known]]).ravel()
+                f[col] = vals
+            f["pair_overdue"] = np.where(f["pair_n"] > 0, f["pair_since"] - 1.0 - f["pair_tau"], -5.0)
+            for col in self.item_stats:
+                f[col] = self.item_stats[col].to_numpy()[i]
+            for col in self.user_stats:
+                vals = np.zeros(len(r), dtype=np.float32)
+                vals[known] = self.user_stats[col].to_numpy()[u[known]]
+                f[col] = vals
+            f["known_user"] = known.astype(np.float32)
+            frames.append(pd.DataFrame(f))
+        return pd.concat(frames, ignore_index=True)
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """Every model input column of a candidate frame."""
+    return [c for c in frame.columns if c not in ("user_id", "item_id", "label")]
+
+
+def fixed_blend(frame: pd.DataFrame) -> np.ndarray:
+    """Weighted sum of per-user-normalised candidate scores (used when there is too little history to learn)."""
+    out = np.zeros(len(frame))
+    for name, w in FIXED_WEIGHTS.items():
+        if f"{name}_rel" in frame:
+            out += w * frame[f"{name}_rel"].to_numpy()
+    return out
+
+
+@dataclass
+class Blend:
+    """A fitted blend: the ranker, the snapshot it scores from, and its validation figures."""
+
+    config: BlendConfig
+    candidates: CandidateSet
+    ranker: object | None
+    columns: list[str]
+    train_rows: int = 0
+    train_positives: int = 0
+
+    def score_frame(self, user_ids) -> pd.DataFrame:
+        """`user_id,item_id,score` plus the features, for the pool of each user."""
+        ids = np.asarray([str(u) for u in user_ids], dtype=object)
+        frame = self.candidates.features(ids)
+        pre = fixed_blend(frame)
+        if self.ranker is None:
+            frame["score"] = pre
+            return frame
+        if self.config.rank_pool:
+            # A cheap first pass keeps the ranker's work (its cost dominates scoring) to the plausible items.
+            codes = pd.factorize(frame["user_id"])[0]
+            order = np.lexsort((-pre, codes))
+            starts = np.r_[0, np.flatnonzero(np.diff(codes[order])) + 1]
+            rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+            keep = np.zeros(len(frame), dtype=bool)
+            keep[order[rank < self.config.rank_pool]] = True
+            frame = frame[keep].reset_index(drop=True)
+        with threadpool_limits(self.config.ranker_threads, "openmp"):
+            proba = self.ranker.predict_proba(frame[self.columns].to_numpy(np.float32))  # type: ignore[attr-defined]
+        frame["score"] = proba[:, 1]
+        return frame
+
+    def recommend(self, user_ids, k: int, exclude_seen: bool = False) -> pd.DataFrame:
+        """Top-k `user_id,item_id,score` per user from the blended pool."""
+        frame = self.score_frame(user_ids)
+        if exclude_seen:
+            frame = frame[frame["pair_n"] == 0]
+        frame = frame.sort_values(["user_id", "score", "item_id"], ascending=[True, False, True], kind="mergesort")
+        return frame.groupby("user_id", sort=False).head(k)[["user_id", "item_id", "score"]].reset_index(drop=True)
+
+
+def _make_ranker(config: BlendConfig):
+    """The configured classifier, seeded."""
+    if config.ranker == "logistic":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=500))
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        max_iter=150, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=50, l2_regularization=1.0,
+        early_stopping=False, random_state=config.seed,
+    )  # fmt: skip
+
+
+def fit_blend(
+    events: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    config: BlendConfig | None = None,
+    as_of: pd.Timestamp | None = None,
+    interaction_config: InteractionConfig | None = None,
+) -> Blend:
+    """Learn the ranker on [as_of − horizon, as_of), then refit every candidate on everything before as_of."""
+    # `events` are cleaned (interactions.clean_events). Candidates of the validation fit see only events
+    # before the window and the labels come from inside it; nothing at or after `as_of` is ever read.
+    config = config or BlendConfig()
+    end = pd.Timestamp(as_of) if as_of is not None else events["timestamp"].max() + pd.Timedelta(seconds=1)
+    history = events[events["timestamp"] < end]
+    extra = items["item_id"].astype(str).unique() if items is not None and "item_id" in items else None
+    val_start = end - pd.Timedelta(days=config.horizon_days)
+    ranker, columns, n_rows, n_pos = None, [], 0, 0
+    past = history[history["timestamp"] < val_start]
+    window = history[(history["timestamp"] >= val_start) & (history["event"] == "purchase")]
+    if len(past) and window["user_id"].nunique() >= 10:
+        inter_v = build_interactions(past, interaction_config, as_of=val_start, clean=False, extra_items=extra)
+        cs_v = CandidateSet(inter_v, items, config)
+        users = np.array(sorted(window["user_id"].unique()), dtype=object)
+        frame = cs_v.features(users)
+        bought = set(zip(window["user_id"], window["item_id"], strict=True))
+        frame["label"] = [(u, i) in bought for u, i in zip(frame["user_id"], frame["item_id"], strict=True)]
+        n_pos = int(frame["label"].sum())
+        if n_pos >= config.min_positives and n_pos < len(frame):
+            rng = np.random.default_rng(config.seed)
+            neg = np.flatnonzero(~frame["label"].to_numpy())
+            keep_n = min(len(neg), int(config.negatives_per_positive * n_pos))
+            keep = np.sort(np.r_[np.flatnonzero(frame["label"].to_numpy()), rng.choice(neg, keep_n, replace=False)])
+            train = frame.iloc[keep]
+            columns = feature_columns(frame)
+            ranker = _make_ranker(config)
+            with threadpool_limits(config.ranker_threads, "openmp"):
+                ranker.fit(train[columns].to_numpy(np.float32), train["label"].to_numpy())
+            n_rows = len(train)
+    inter = build_interactions(history, interaction_config, as_of=end, clean=False, extra_items=extra)
+    return Blend(config, CandidateSet(inter, items, config), ranker, columns, n_rows, n_pos)
