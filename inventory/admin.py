@@ -17,7 +17,18 @@ from django.utils.translation import ngettext
 from retailai.core.admin import ReadOnlyAdminMixin
 from retailai.core.errors import DomainError
 
-from .models import Location, StockLevel, StockMovement, Supplier, SupplierPartner, SupplierProduct
+from .models import (
+    OPEN_PO_STATUSES,
+    Location,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    StockLevel,
+    StockMovement,
+    Supplier,
+    SupplierPartner,
+    SupplierProduct,
+)
+from .purchasing import purchase_order_approve_bulk, purchase_order_send
 from .services import stock_adjust
 
 
@@ -219,3 +230,82 @@ class SupplierPartnerAdmin(admin.ModelAdmin):
     list_select_related = ("user", "supplier")
     search_fields = ("user__username", "supplier__name")
     autocomplete_fields = ("user", "supplier")
+
+
+class PurchaseOrderLineInline(admin.TabularInline):
+    model = PurchaseOrderLine
+    extra = 0
+    can_delete = False
+    fields = ("product", "suggested_quantity", "quantity", "received_quantity", "unit_cost", "override_reason")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
+
+
+class AwaitingDecisionFilter(admin.SimpleListFilter):
+    """Orders a buyer still has to decide on, or those already decided."""
+
+    title = _("decision")
+    parameter_name = "decision"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Waiting for a decision")), ("decided", _("Decided"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_PO_STATUSES)
+        if self.value() == "decided":
+            return queryset.exclude(status__in=OPEN_PO_STATUSES)
+        return queryset
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(admin.ModelAdmin):
+    """Purchase orders change only through the purchasing services; the admin shows them and runs the same
+    transitions as the pages and the API."""
+
+    list_display = (
+        "number", "supplier", "location", "status", "total_value", "cover_slack_days", "is_auto_approved",
+        "generated_for", "expected_delivery",
+    )  # fmt: skip
+    list_filter = (AwaitingDecisionFilter, "status", "is_auto_approved", "location", "supplier")
+    list_select_related = ("supplier", "location")
+    search_fields = ("number", "supplier__name", "supplier__code")
+    date_hierarchy = "created_at"
+    inlines = (PurchaseOrderLineInline,)
+    actions = ("approve_selected", "send_selected")
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    @admin.action(description=_("Approve the selected purchase orders"), permissions=["change"])
+    def approve_selected(self, request, queryset):
+        result = purchase_order_approve_bulk(purchase_orders=list(queryset), actor=request.user)
+        if result.approved or result.awaiting_second:
+            self.message_user(
+                request,
+                _("%(approved)d approved, %(second)d waiting for a second approver.")
+                % {"approved": len(result.approved), "second": len(result.awaiting_second)},
+                messages.SUCCESS,
+            )
+        for po, message in result.failed:
+            self.message_user(request, f"{po.number}: {message}", messages.ERROR)
+
+    @admin.action(description=_("Send the selected approved orders to their suppliers"), permissions=["change"])
+    def send_selected(self, request, queryset):
+        for po in queryset.order_by("pk"):
+            try:
+                purchase_order_send(purchase_order=po, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{po.number}: {exc.message}", messages.ERROR)

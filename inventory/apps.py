@@ -36,3 +36,8 @@ class InventoryConfig(AppConfig):
         roles = (Role.STAFF, Role.BUYER)
         register(NavItem(key="stock", label=_("Stock"), url_name="inventory:stock-list", roles=roles, order=30))
         register_panel(HomePanel(key="stock", title=_("Stock"), roles=roles, rows=_stock_rows, order=20))
+        register(
+            NavItem(
+                key="purchase-orders", label=_("Purchase orders"), url_name="inventory:po-inbox", roles=roles, order=32
+            )
+        )

@@ -182,3 +182,171 @@ class SupplierPartner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.supplier}"
+
+
+class PurchaseOrderStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    SECOND_APPROVAL = "second_approval", _("Awaiting second approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    SENT = "sent", _("Sent")
+    PARTIALLY_RECEIVED = "partially_received", _("Partially received")
+    RECEIVED = "received", _("Received")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PurchaseOrder(models.Model):
+    """An order to one supplier for one location; suggested nightly, approved by buyers, received into stock."""
+
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    supplier = models.ForeignKey(
+        Supplier, verbose_name=_("supplier"), related_name="purchase_orders", on_delete=models.PROTECT
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), related_name="purchase_orders", on_delete=models.PROTECT
+    )
+    status = models.CharField(
+        _("status"), max_length=24, choices=PurchaseOrderStatus.choices, default=PurchaseOrderStatus.DRAFT
+    )
+    total_quantity = models.PositiveIntegerField(_("total quantity"), default=0)
+    total_value = models.DecimalField(_("total value"), max_digits=14, decimal_places=2, default=0)
+    expected_delivery = models.DateField(_("expected delivery"), null=True, blank=True)
+    generated_for = models.DateField(_("suggested for"), null=True, blank=True, db_index=True)
+    # The smallest (days of cover before the order − lead time) over the lines: below zero, a stock-out is likely.
+    cover_slack_days = models.FloatField(_("cover slack (days)"), null=True, blank=True)
+    is_edited = models.BooleanField(_("edited by a buyer"), default=False)
+    is_auto_approved = models.BooleanField(_("auto-approved"), default=False)
+    status_reason = models.TextField(_("reason"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        related_name="+",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        related_name="+",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    second_approver = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("second approver"),
+        related_name="+",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rejected or cancelled by"),
+        related_name="+",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    second_approved_at = models.DateTimeField(_("second approval at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    supplier_confirmed_at = models.DateTimeField(_("confirmed by supplier at"), null=True, blank=True)
+    shipped_at = models.DateTimeField(_("ship notice at"), null=True, blank=True)
+    ship_reference = models.CharField(_("ship reference"), max_length=64, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase order")
+        verbose_name_plural = _("purchase orders")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=PurchaseOrderStatus.values), name="purchaseorder_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(total_value__gte=0), name="purchaseorder_value_ge_0"),
+            models.CheckConstraint(
+                condition=Q(second_approver__isnull=True) | ~Q(second_approver=models.F("approved_by")),
+                name="purchaseorder_two_different_approvers",
+            ),
+            # One untouched suggestion per supplier, location and day: re-running the batch cannot duplicate it.
+            models.UniqueConstraint(
+                fields=["supplier", "location", "generated_for"],
+                condition=Q(status="draft", is_edited=False, generated_for__isnull=False),
+                name="purchaseorder_one_untouched_suggestion",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "cover_slack_days"]),
+            models.Index(fields=["supplier", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def cover_shortfall_days(self) -> float | None:
+        """How many days before the delivery the stock runs out (positive), if it does."""
+        if self.cover_slack_days is None or self.cover_slack_days >= 0:
+            return None
+        return -self.cover_slack_days
+
+    @property
+    def is_open(self) -> bool:
+        """Waiting for a buyer's decision."""
+        return self.status in OPEN_PO_STATUSES
+
+
+OPEN_PO_STATUSES = (
+    PurchaseOrderStatus.DRAFT,
+    PurchaseOrderStatus.PENDING_APPROVAL,
+    PurchaseOrderStatus.SECOND_APPROVAL,
+)
+
+
+class PurchaseOrderLine(models.Model):
+    """One product on a purchase order: what was suggested, what is ordered, what arrived, and why."""
+
+    purchase_order = models.ForeignKey(
+        PurchaseOrder, verbose_name=_("purchase order"), related_name="lines", on_delete=models.CASCADE
+    )
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="purchase_order_lines", on_delete=models.PROTECT
+    )
+    suggested_quantity = models.IntegerField(_("suggested quantity"), default=0)
+    quantity = models.IntegerField(_("approved quantity"))
+    received_quantity = models.IntegerField(_("received quantity"), default=0)
+    unit_cost = models.DecimalField(_("unit cost"), max_digits=12, decimal_places=4)
+    explanation = models.JSONField(_("explanation"), default=dict, blank=True)
+    override_reason = models.CharField(_("override reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("purchase order line")
+        verbose_name_plural = _("purchase order lines")
+        ordering = ["purchase_order_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["purchase_order", "product"], name="purchaseorderline_unique_product"),
+            models.CheckConstraint(condition=Q(suggested_quantity__gte=0), name="poline_suggested_ge_0"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="poline_quantity_ge_0"),
+            models.CheckConstraint(condition=Q(received_quantity__gte=0), name="poline_received_ge_0"),
+            models.CheckConstraint(condition=Q(unit_cost__gte=0), name="poline_unit_cost_ge_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purchase_order_id} · {self.product_id} × {self.quantity}"
+
+    @property
+    def value(self):
+        """Quantity ordered times unit cost."""
+        return self.quantity * self.unit_cost
+
+    @property
+    def outstanding(self) -> int:
+        """Ordered but not yet received."""
+        return max(self.quantity - self.received_quantity, 0)

@@ -1,16 +1,36 @@
 """Back-office pages of the inventory app."""
 
+import math
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
 from django import forms
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
+from forecasting.engine.series import demand_from_lines
+from forecasting.selectors import active_run, order_lines_frame
+from retailai.commerce.models import Product
+from retailai.core.charts import PALETTE, Line, time_chart
 from retailai.core.choices import Role
+from retailai.core.errors import DomainError, ValidationFailed
+from retailai.core.models import AuditEvent
 from retailai.core.roles import has_role
 
-from .models import Location
+from . import purchasing
+from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
 from .selectors import stock_levels_visible_to
 
 
@@ -49,3 +69,325 @@ def stock_list(request):
     page = Paginator(levels, 50).get_page(request.GET.get("page"))
     filtered = form.is_bound and form.is_valid() and any(form.cleaned_data.values())
     return render(request, "inventory/stock_list.html", {"page": page, "form": form, "filtered": filtered})
+
+
+# --------------------------------------------------------------------------------------------- purchase orders
+
+PO_ROLES = (Role.STAFF, Role.BUYER)
+PO_ACTIONS = {
+    "submit": purchasing.purchase_order_submit,
+    "approve": purchasing.purchase_order_approve,
+    "send": purchasing.purchase_order_send,
+}
+PO_REASON_ACTIONS = {
+    "reject": purchasing.purchase_order_reject,
+    "cancel": purchasing.purchase_order_cancel,
+    "close": purchasing.purchase_order_close,
+}
+
+
+def _require_po_role(request) -> None:
+    if not has_role(request.user, *PO_ROLES):
+        raise PermissionDenied
+
+
+class InboxFilterForm(forms.Form):
+    """The filters above the purchase-order inbox."""
+
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Waiting for a decision")), ("all", _("All"))] + list(PurchaseOrderStatus.choices),
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.filter(active=True).order_by("name"),
+        required=False,
+        empty_label=_("All locations"),
+    )
+
+    def filter(self, user):
+        data = self.cleaned_data if self.is_valid() else {}
+        qs = purchasing.purchase_order_inbox(user, status=data.get("status") or None)
+        if data.get("location"):
+            qs = qs.filter(location=data["location"])
+        return qs
+
+
+@login_required
+def purchase_order_inbox(request):
+    """The buyer's morning inbox: suggested and submitted orders, most urgent first, with bulk approval."""
+    _require_po_role(request)
+    form = InboxFilterForm(request.GET or None)
+    orders = form.filter(request.user).annotate(line_count=Count("lines"))
+    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inventory/purchase_order_inbox.html",
+        {"page": page, "form": form, "threshold": settings.PO_SECOND_APPROVAL_VALUE},
+    )
+
+
+@login_required
+@require_POST
+def purchase_order_bulk_approve(request):
+    """Approve the ticked orders; each one on its own, so a conflict on one leaves the others approved."""
+    _require_po_role(request)
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    orders = list(purchasing.purchase_orders_visible_to(request.user).filter(pk__in=ids))
+    if not orders:
+        messages.error(request, _("Tick at least one purchase order to approve."))
+        return redirect("inventory:po-inbox")
+    result = purchasing.purchase_order_approve_bulk(purchase_orders=orders, actor=request.user)
+    if result.approved:
+        messages.success(
+            request,
+            _("Approved: %(numbers)s.") % {"numbers": ", ".join(po.number for po in result.approved)},
+        )
+    if result.awaiting_second:
+        messages.info(
+            request,
+            _("Waiting for a second approver: %(numbers)s.")
+            % {"numbers": ", ".join(po.number for po in result.awaiting_second)},
+        )
+    for po, message in result.failed:
+        messages.error(request, f"{po.number}: {message}")
+    return redirect("inventory:po-inbox")
+
+
+def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
+    """Projected on hand of one line's product over the forecast, with and without this order."""
+    run = active_run("D") or active_run("W")
+    if line is None or run is None:
+        return None
+    start = po.generated_for or timezone.localdate()
+    forecast = purchasing.forecast_inputs(
+        run=run, product_ids=[line.product_id], location_code=po.location.code, start=start
+    ).get(line.product_id)
+    if forecast is None:
+        return None
+    period = 7 if run.freq == "W" else 1
+    snap = line.explanation or {}
+    level = StockLevel.objects.filter(product_id=line.product_id, location_id=po.location_id).first()
+    on_hand = snap.get("on_hand", level.on_hand if level else 0) - snap.get("reserved", 0)
+    on_order = snap.get("on_order", 0)
+    lead_periods = math.ceil(float(snap.get("lead_time_days", 0)) / period - 1e-9)
+    arrival_day = po.expected_delivery or start + timedelta(days=lead_periods * period)
+    arrival = max(0, (arrival_day - forecast.dates[0]).days // period)
+    demand = [float(x) for x in forecast.median]
+    existing = {lead_periods: float(on_order)}
+    with_arrivals = dict(existing)
+    with_arrivals[arrival] = with_arrivals.get(arrival, 0.0) + line.quantity
+    without = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=existing)
+    with_order = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=with_arrivals)
+    return time_chart(
+        [
+            Line(
+                _("Without this order"), list(zip(forecast.dates, without, strict=True)), color=PALETTE[4], dashed=True
+            ),
+            Line(_("With this order"), list(zip(forecast.dates, with_order, strict=True)), color=PALETTE[2]),
+        ],
+        markers=[(arrival_day, _("delivery"))] if forecast.dates[0] <= arrival_day <= forecast.dates[-1] else [],
+        y_label=_("Projected units on hand"),
+    )
+
+
+@login_required
+def purchase_order_detail(request, pk: int):
+    """One order: lines with their explanations, quantity edits, decisions, and projected stock."""
+    _require_po_role(request)
+    po = get_object_or_404(purchasing.purchase_orders_visible_to(request.user), pk=pk)
+    lines = list(po.lines.select_related("product").order_by("product__sku"))
+    selected = next((ln for ln in lines if str(ln.pk) == request.GET.get("line")), None)
+    if selected is None and lines:
+        selected = min(lines, key=lambda ln: (ln.explanation or {}).get("days_of_cover_before") or 1e9)
+    editable = po.status in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.PENDING_APPROVAL)
+    receivable = po.status in purchasing.ON_ORDER_STATUSES
+    events = AuditEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(PurchaseOrder), object_id=str(po.pk)
+    ).select_related("actor")[:20]
+    return render(
+        request,
+        "inventory/purchase_order_detail.html",
+        {
+            "po": po,
+            "lines": lines,
+            "selected": selected,
+            "chart": _po_chart(po, selected),
+            "editable": editable,
+            "receivable": receivable,
+            "can_approve": po.status in purchasing.OPEN_PO_STATUSES,
+            "can_send": po.status == PurchaseOrderStatus.APPROVED,
+            "can_cancel": po.status in (*purchasing.OPEN_PO_STATUSES, "approved", "sent"),
+            "can_close": po.status == PurchaseOrderStatus.PARTIALLY_RECEIVED,
+            "threshold": settings.PO_SECOND_APPROVAL_VALUE,
+            "reason_threshold": settings.PO_OVERRIDE_REASON_THRESHOLD,
+            "events": events,
+        },
+    )
+
+
+@login_required
+@require_POST
+def purchase_order_action(request, pk: int, action: str):
+    """Submit, approve, send, reject, cancel or close an order; domain errors come back as messages."""
+    _require_po_role(request)
+    po = get_object_or_404(purchasing.purchase_orders_visible_to(request.user), pk=pk)
+    try:
+        if action in PO_ACTIONS:
+            po = PO_ACTIONS[action](purchase_order=po, actor=request.user)
+        elif action in PO_REASON_ACTIONS:
+            po = PO_REASON_ACTIONS[action](purchase_order=po, actor=request.user, reason=request.POST.get("reason", ""))
+        else:
+            raise Http404
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("%(number)s is now %(status)s.") % {"number": po.number, "status": po.get_status_display().lower()},
+        )
+    return redirect("inventory:po-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def purchase_order_line_edit(request, pk: int, line_pk: int):
+    """Change one line's quantity (with a reason when the change from the suggestion is large)."""
+    _require_po_role(request)
+    po = get_object_or_404(purchasing.purchase_orders_visible_to(request.user), pk=pk)
+    line = get_object_or_404(po.lines.select_related("product", "purchase_order"), pk=line_pk)
+    raw = request.POST.get("quantity", "").strip()
+    try:
+        if not raw.isdigit():
+            raise ValidationFailed(_("Enter a whole number of zero or more."), field="quantity")
+        purchasing.purchase_order_line_update(
+            line=line, quantity=int(raw), reason=request.POST.get("reason", ""), actor=request.user
+        )
+    except DomainError as exc:
+        messages.error(request, f"{line.product.sku}: {exc.message}")
+    else:
+        messages.success(request, _("%(sku)s: quantity set to %(qty)s.") % {"sku": line.product.sku, "qty": raw})
+    return redirect(f"{reverse('inventory:po-detail', args=[pk])}?line={line.pk}")
+
+
+@login_required
+@require_POST
+def purchase_order_receive(request, pk: int):
+    """Book a delivery: one quantity per line (blank or zero for lines that did not come)."""
+    _require_po_role(request)
+    po = get_object_or_404(purchasing.purchase_orders_visible_to(request.user), pk=pk)
+    quantities: dict[int, int] = {}
+    try:
+        for line in po.lines.all():
+            raw = request.POST.get(f"receive-{line.pk}", "").strip()
+            if raw:
+                if not raw.isdigit():
+                    raise ValidationFailed(_("Enter whole numbers of zero or more."), field="quantity")
+                quantities[line.pk] = int(raw)
+        po = purchasing.purchase_order_receive(
+            purchase_order=po, actor=request.user, quantities=quantities, reference=request.POST.get("reference", "")
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Delivery booked; %(number)s is %(status)s.")
+            % {"number": po.number, "status": po.get_status_display().lower()},
+        )
+    return redirect("inventory:po-detail", pk=pk)
+
+
+class WhatIfForm(forms.Form):
+    """Service level and lead time to try for one product."""
+
+    location = forms.ModelChoiceField(
+        label=_("Location"), queryset=Location.objects.filter(active=True).order_by("name"), required=False
+    )
+    service_level = forms.FloatField(
+        label=_("Service level (fill rate)"), min_value=0.5, max_value=0.999, required=False
+    )
+    lead_time_days = forms.IntegerField(label=_("Lead time (days)"), min_value=0, max_value=365, required=False)
+
+
+@login_required
+def what_if(request, sku: str):
+    """Try another service level or lead time for one product and see the fill rate and stock it would give."""
+    _require_po_role(request)
+    product = get_object_or_404(Product, sku=sku)
+    terms = (
+        SupplierProduct.objects.filter(product=product)
+        .select_related("supplier")
+        .order_by("-is_primary", "unit_cost")
+        .first()
+    )
+    form = WhatIfForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    location = (
+        data.get("location")
+        or Location.objects.filter(stock_levels__product=product, active=True).order_by("code").first()
+    )
+    run = active_run("D") or active_run("W")
+    context = {"product": product, "terms": terms, "form": form, "location": location, "run": run}
+    forecast = None
+    if run is not None and location is not None:
+        forecast = purchasing.forecast_inputs(
+            run=run, product_ids=[product.pk], location_code=location.code, start=timezone.localdate()
+        ).get(product.pk)
+        if forecast is None:
+            forecast = purchasing.forecast_inputs(
+                run=run, product_ids=[product.pk], location_code=location.code, start=date(1970, 1, 1)
+            ).get(product.pk)
+    if terms is None or forecast is None:
+        return render(request, "inventory/what_if.html", context)
+    period = 7 if run.freq == "W" else 1
+    last = (
+        PurchaseOrderLine.objects.filter(product=product).order_by("-pk").values_list("explanation", flat=True).first()
+    )
+    current_sl = float((last or {}).get("service_level", 0.95))
+    current_lt = terms.lead_time_days
+    demand, basis = _recent_demand(product, run)
+    if demand is None:
+        demand, basis = np.asarray(forecast.median), "forecast"
+    common = {
+        "forecast": forecast,
+        "demand": demand,
+        "period_days": period,
+        "review_period_days": settings.PO_REVIEW_PERIOD_DAYS,
+        "pack_size": terms.pack_size,
+        "moq": terms.moq,
+    }
+    current = purchasing.policy_what_if(service_level=current_sl, lead_time_days=current_lt, **common)
+    trial = purchasing.policy_what_if(
+        service_level=data.get("service_level") or current_sl,
+        lead_time_days=current_lt if data.get("lead_time_days") is None else data["lead_time_days"],
+        **common,
+    )
+    start = forecast.dates[0] - timedelta(days=period * len(demand)) if basis == "history" else forecast.dates[0]
+    dates = [start + timedelta(days=period * i) for i in range(len(demand))]
+    chart = time_chart(
+        [
+            Line(_("Demand"), list(zip(dates, [float(x) for x in demand], strict=True)), color=PALETTE[7]),
+            Line(_("On hand, current settings"), list(zip(dates, current.on_hand, strict=True)), color=PALETTE[0]),
+            Line(_("On hand, what-if"), list(zip(dates, trial.on_hand, strict=True)), color=PALETTE[1], dashed=True),
+        ],
+        y_label=_("Units"),
+    )
+    context.update({"current": current, "trial": trial, "basis": basis, "chart": chart, "periods": len(demand)})
+    return render(request, "inventory/what_if.html", context)
+
+
+def _recent_demand(product: Product, run) -> tuple[np.ndarray | None, str]:
+    """The last 120 days (or 26 weeks) of demand before the forecast, when there are at least four weeks of it."""
+    lines = order_lines_frame(product_ids=[product.pk])
+    if lines.empty:
+        return None, ""
+    freq = run.freq
+    end = pd.Timestamp(run.history_end) if run.history_end else lines["date"].max()
+    frame = demand_from_lines(lines, freq=freq, end=end, product_col="sku")
+    window = 120 if freq == "D" else 26
+    values = frame["quantity"].to_numpy(dtype=float)[-window:]
+    if len(values) < (28 if freq == "D" else 4):
+        return None, ""
+    return values, "history"

@@ -2,7 +2,15 @@
 
 from rest_framework import serializers
 
-from inventory.models import Location, StockLevel, Supplier, SupplierProduct
+from inventory.models import (
+    Location,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    StockLevel,
+    Supplier,
+    SupplierProduct,
+)
 from retailai.commerce.models import Product
 
 
@@ -57,3 +65,89 @@ class SupplierProductSerializer(serializers.ModelSerializer):
             "unit_cost", "order_days", "is_primary",
         ]  # fmt: skip
         read_only_fields = fields
+
+
+class PurchaseOrderLineSerializer(serializers.ModelSerializer):
+    product = ProductBriefSerializer(read_only=True)
+
+    class Meta:
+        model = PurchaseOrderLine
+        fields = [
+            "id", "product", "suggested_quantity", "quantity", "received_quantity", "unit_cost", "explanation",
+            "override_reason",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class PurchaseOrderSerializer(serializers.ModelSerializer):
+    supplier = SupplierBriefSerializer(read_only=True)
+    location = LocationBriefSerializer(read_only=True)
+    lines = PurchaseOrderLineSerializer(many=True, read_only=True)
+    # A plain string in the schema: the status names of other apps' models would collide in the enum components.
+    status = serializers.CharField(read_only=True, help_text="One of: " + ", ".join(PurchaseOrderStatus.values) + ".")
+    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    second_approver = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = PurchaseOrder
+        fields = [
+            "id", "number", "supplier", "location", "status", "total_quantity", "total_value", "expected_delivery",
+            "generated_for", "cover_slack_days", "is_edited", "is_auto_approved", "status_reason", "approved_by",
+            "second_approver", "created_at", "updated_at", "approved_at", "second_approved_at", "sent_at",
+            "supplier_confirmed_at", "shipped_at", "ship_reference", "received_at", "lines",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class PurchaseOrderPartnerSerializer(PurchaseOrderSerializer):
+    """What a supplier sees: no internal reasoning (explanations, override reasons, approvers)."""
+
+    class Meta(PurchaseOrderSerializer.Meta):
+        fields = [
+            "id", "number", "supplier", "location", "status", "total_quantity", "total_value", "expected_delivery",
+            "sent_at", "supplier_confirmed_at", "shipped_at", "ship_reference", "lines",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["lines"] = PartnerLineSerializer(many=True, read_only=True)
+        return fields
+
+
+class PartnerLineSerializer(serializers.ModelSerializer):
+    product = ProductBriefSerializer(read_only=True)
+
+    class Meta:
+        model = PurchaseOrderLine
+        fields = ["id", "product", "quantity", "received_quantity", "unit_cost"]
+        read_only_fields = fields
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True, required=False, default="")
+
+
+class LineEditSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0)
+    reason = serializers.CharField(max_length=255, allow_blank=True, required=False, default="")
+
+
+class BulkApproveSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(), min_length=1, max_length=500)
+
+
+class ReceiptLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=0)
+
+
+class ReceiveSerializer(serializers.Serializer):
+    lines = ReceiptLineSerializer(many=True, allow_empty=False)
+    reference = serializers.CharField(max_length=128, allow_blank=True, required=False, default="")
+
+
+class ShipNoticeSerializer(serializers.Serializer):
+    expected_delivery = serializers.DateField()
+    reference = serializers.CharField(max_length=64, allow_blank=True, required=False, default="")

@@ -8,4 +8,5 @@ router = DefaultRouter()
 router.register("stock-levels", views.StockLevelViewSet, basename="stocklevel")
 router.register("suppliers", views.SupplierViewSet, basename="supplier")
 router.register("supplier-products", views.SupplierProductViewSet, basename="supplierproduct")
+router.register("purchase-orders", views.PurchaseOrderViewSet, basename="purchaseorder")
 urlpatterns = router.urls

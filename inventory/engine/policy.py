@@ -69,16 +69,57 @@ def _expected_shortage(sums: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return (tail[idx] - levels * count_above) / len(d)
 
 
-def order_up_to_levels(
+def _mean_shortage_over_lot(sums: np.ndarray, levels: np.ndarray, lot: float) -> np.ndarray:
+    """Mean of E[(D − y)^+] for y uniform on [S − ½, S + lot − ½): the position after ordering in whole lots."""
+    if lot <= 1:
+        return _expected_shortage(sums, levels)
+    d = np.sort(sums)
+    n = len(d)
+    s1 = np.concatenate((np.cumsum(d[::-1])[::-1], [0.0]))
+    s2 = np.concatenate((np.cumsum((d * d)[::-1])[::-1], [0.0]))
+
+    def half_second_moment(y: np.ndarray) -> np.ndarray:
+        """½·E[((D − y)^+)²], the integral of the expected shortage from y upwards."""
+        idx = np.searchsorted(d, y, side="right")
+        return (s2[idx] - 2 * y * s1[idx] + y * y * (n - idx)) / (2 * n)
+
+    lo = levels - 0.5
+    return (half_second_moment(lo) - half_second_moment(lo + lot)) / lot
+
+
+def effective_lot(cycle_demand: float, *, pack_size: int = 1, moq: int = 1) -> int:
+    """Spread of the position after ordering: the minimum order if above a review's demand, else one pack."""
+    pack = max(1, int(pack_size))
+    minimum = max(pack, int(np.ceil(max(moq, 1) / pack - 1e-9)) * pack)
+    return minimum if minimum > cycle_demand else pack
+
+
+@dataclass(frozen=True)
+class LevelCandidates:
+    """Candidate order-up-to levels per period with the expected lost demand per review at each."""
+
+    grid: np.ndarray  # (periods, G) candidate levels, ascending along G
+    lost: np.ndarray  # (periods, G) expected lost demand per review period at each candidate
+    review_demand: np.ndarray  # (periods,) expected demand of the review period
+    expected_cover_demand: np.ndarray  # (periods,) expected demand over lead time + review period
+
+
+def level_candidates(
     quantiles: np.ndarray,
     levels: np.ndarray,
     *,
     lead_time: int,
     review_period: int = 1,
-    fill_rate: float = 0.95,
+    pack_size: int = 1,
+    moq: int = 1,
     config: PolicyConfig | None = None,
-) -> PolicyLevels:
-    """Smallest order-up-to level per period whose expected lost demand per cycle meets the fill-rate target."""
+) -> LevelCandidates:
+    """Expected lost demand per review at a grid of order-up-to levels, period by period, from sample paths.
+
+    Orders come in whole packs and at least the MOQ, so the position after ordering spreads over a lot above
+    the order-up-to level; the lost demand is averaged over that spread (an (R, s, nQ) policy), which lowers
+    the level by about half a lot instead of letting the rounding overshoot.
+    """
     config = config or PolicyConfig()
     quantiles = np.asarray(quantiles, dtype=float)
     horizon = quantiles.shape[0]
@@ -89,28 +130,108 @@ def order_up_to_levels(
         padded, levels, n_paths=config.n_paths, error_correlation=config.error_correlation, seed=config.seed
     )
     csum = np.concatenate((np.zeros((paths.shape[0], 1)), np.cumsum(paths, axis=1)), axis=1)
-    s_up = np.zeros(horizon)
+    grids, losts = [], []
+    review = np.zeros(horizon)
     expected_cover = np.zeros(horizon)
     for t in range(horizon):
         d_cover = csum[:, t + cover] - csum[:, t]
         d_lead = csum[:, t + lead_time] - csum[:, t]
-        cycle_demand = float((d_cover - d_lead).mean())
+        review[t] = float((d_cover - d_lead).mean())
         expected_cover[t] = float(d_cover.mean())
-        allowed = (1.0 - fill_rate) * cycle_demand
-        if cycle_demand <= 0:
-            continue
+        lot = effective_lot(review[t], pack_size=pack_size, moq=moq)
         grid = np.unique(np.ceil(np.quantile(d_cover, np.linspace(0.0, 1.0, 401))))
-        lost = _expected_shortage(d_cover, grid) - _expected_shortage(d_lead, grid)
-        ok = np.nonzero(lost <= allowed + 1e-9)[0]
-        s_up[t] = grid[ok[0]] if len(ok) else grid[-1]
+        if lot > 1:
+            # With wide lots the level can sit well below the cover demand: search from zero.
+            top = float(np.ceil(d_cover.max()))
+            grid = np.unique(np.concatenate((np.ceil(np.linspace(0.0, top, 401)), grid)))
+        lost = _mean_shortage_over_lot(d_cover, grid, lot) - _mean_shortage_over_lot(d_lead, grid, lot)
+        # Past the top of the sample nothing more is lost; keep the curve non-increasing against sampling noise.
+        grids.append(grid)
+        losts.append(np.minimum.accumulate(np.maximum(lost, 0.0)))
+    width = max(len(g) for g in grids) if grids else 1
+    grid_m = np.array([np.pad(g, (0, width - len(g)), mode="edge") for g in grids]).reshape(horizon, width)
+    lost_m = np.array([np.pad(v, (0, width - len(v)), mode="edge") for v in losts]).reshape(horizon, width)
+    return LevelCandidates(grid=grid_m, lost=lost_m, review_demand=review, expected_cover_demand=expected_cover)
+
+
+def _levels(c: LevelCandidates, s_up: np.ndarray) -> PolicyLevels:
+    """Policy levels from chosen order-up-to levels: reorder whenever the position is below S (s = S − 1)."""
     order_up_to = np.ceil(s_up)
-    reorder_point = np.maximum(order_up_to - 1, 0)
     return PolicyLevels(
-        reorder_point=reorder_point,
+        reorder_point=np.maximum(order_up_to - 1, 0),
         order_up_to=order_up_to,
-        expected_cover_demand=expected_cover,
-        safety_stock=order_up_to - expected_cover,
+        expected_cover_demand=c.expected_cover_demand,
+        safety_stock=order_up_to - c.expected_cover_demand,
     )
+
+
+def order_up_to_levels(
+    quantiles: np.ndarray,
+    levels: np.ndarray,
+    *,
+    lead_time: int,
+    review_period: int = 1,
+    fill_rate: float = 0.95,
+    pack_size: int = 1,
+    moq: int = 1,
+    config: PolicyConfig | None = None,
+) -> PolicyLevels:
+    """Smallest order-up-to level per period whose expected lost demand per review meets the fill-rate target."""
+    c = level_candidates(
+        quantiles, levels, lead_time=lead_time, review_period=review_period, pack_size=pack_size, moq=moq, config=config
+    )
+    return levels_meeting_fill_rate(c, fill_rate)
+
+
+def levels_meeting_fill_rate(c: LevelCandidates, fill_rate: float) -> PolicyLevels:
+    """The smallest candidate level per period whose expected lost demand meets the fill rate on its own."""
+    allowed = (1.0 - fill_rate) * c.review_demand
+    ok = c.lost <= allowed[:, None] + 1e-9
+    first = np.where(ok.any(axis=1), ok.argmax(axis=1), c.grid.shape[1] - 1)
+    s_up = np.where(c.review_demand > 0, c.grid[np.arange(len(first)), first], 0.0)
+    return _levels(c, s_up)
+
+
+def pooled_order_up_to_levels(
+    candidates: list[LevelCandidates], *, fill_rate: float = 0.95, unit_costs: np.ndarray | None = None
+) -> list[PolicyLevels]:
+    """Levels for many series that meet one fill rate on their total demand with the least stock value.
+
+    Each series and period takes the level minimising cost × level + λ × expected lost demand; λ is the
+    smallest price on lost demand at which the expected total fill reaches the target. Stock goes where a
+    unit buys the most fill, so erratic or dear items run at lower fill than steady cheap ones.
+    """
+    if not candidates:
+        return []
+    costs = np.ones(len(candidates)) if unit_costs is None else np.asarray(unit_costs, dtype=float)
+    costs = np.where(np.isfinite(costs) & (costs > 0), costs, 1.0)
+    width = max(c.grid.shape[1] for c in candidates)
+    grid = np.vstack([np.pad(c.grid, ((0, 0), (0, width - c.grid.shape[1])), mode="edge") for c in candidates])
+    lost = np.vstack([np.pad(c.lost, ((0, 0), (0, width - c.lost.shape[1])), mode="edge") for c in candidates])
+    cost = np.concatenate([np.full(len(c.review_demand), k) for c, k in zip(candidates, costs, strict=True)])
+    demand = np.concatenate([c.review_demand for c in candidates])
+    allowed = (1.0 - fill_rate) * demand.sum()
+    rows = np.arange(len(grid))
+    active = demand > 0
+
+    def choose(log_price: float) -> np.ndarray:
+        """Index of the cheapest level per row at this price on lost demand."""
+        return np.argmin(cost[:, None] * grid + np.exp(log_price) * lost, axis=1)
+
+    lo, hi = np.log(1e-6), np.log(1e9)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if lost[rows, choose(mid)][active].sum() <= allowed:
+            hi = mid
+        else:
+            lo = mid
+    s_up = np.where(active, grid[rows, choose(hi)], 0.0)
+    out, start = [], 0
+    for c in candidates:
+        n = len(c.review_demand)
+        out.append(_levels(c, s_up[start : start + n]))
+        start += n
+    return out
 
 
 def textbook_levels(

@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "forecasting.tasks.forecast_nightly_task",
         "schedule": crontab(hour=1, minute=30),
     },
+    # After the nightly forecast has had time to finish; a failed forecast leaves the previous run active.
+    "nightly-replenishment": {
+        "task": "inventory.tasks.replenishment_nightly_task",
+        "schedule": crontab(hour=5, minute=0),
+    },
     "purge-old-job-runs": {
         "task": "retailai.core.tasks.job_runs_purge_task",
         "schedule": crontab(hour=3, minute=15),
@@ -196,3 +201,18 @@ LOGGING = {
 # --- Forecasting
 FORECAST_CHUNK_SIZE = env_int("FORECAST_CHUNK_SIZE", 500)
 FORECAST_NEURAL = env_bool("FORECAST_NEURAL", False)
+
+# --- Purchase orders and replenishment
+PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)
+# Extra lead time per standard deviation of the supplier's lead time.
+PO_LEAD_TIME_STD_FACTOR = 1.0
+# Fill-rate targets by ABC/XYZ class; None uses inventory.engine.policy.DEFAULT_SERVICE_LEVELS.
+PO_SERVICE_LEVELS: dict[str, float] | None = None
+PO_SECOND_APPROVAL_VALUE = env_int("PO_SECOND_APPROVAL_VALUE", 5000)
+# Suggestions up to this value whose forecasts are tight (P10–P90 spread / median ≤ the ratio) approve themselves.
+PO_AUTO_APPROVE_VALUE = env_int("PO_AUTO_APPROVE_VALUE", 0)
+PO_AUTO_APPROVE_MAX_SPREAD = 0.6
+# A buyer changing a suggested quantity by more than this share must give a reason.
+PO_OVERRIDE_REASON_THRESHOLD = 0.5
+# Deliveries may exceed the ordered quantity by this share (rounded up) before receiving refuses them.
+PO_OVER_RECEIPT_TOLERANCE = 0.1

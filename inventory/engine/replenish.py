@@ -1,0 +1,114 @@
+"""Replenishment policy for every series of a forecast frame: per-period reorder points and order-up-to levels."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from inventory.engine.policy import (
+    PolicyConfig,
+    level_candidates,
+    levels_meeting_fill_rate,
+    pooled_order_up_to_levels,
+)
+
+#: Per-series columns an items frame may carry to override the defaults.
+ITEM_COLUMNS = ("lead_time", "moq", "pack_size", "unit_cost")
+#: Quantiles worth asking the forecaster for: the tails shape the safety stock.
+POLICY_QUANTILES = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
+_QUANTILE_COLUMN = re.compile(r"^q(\d+(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True)
+class ReplenishmentConfig:
+    """Defaults for every series (an items frame overrides lead time, MOQ and pack size per series)."""
+
+    lead_time: int = 1
+    review_period: int = 1
+    service_level: float = 0.95
+    pack_size: int = 1
+    moq: int = 1
+    # The fill-rate target holds for each series, or (pooled) for the total demand of all series together,
+    # with stock placed where it buys the most fill per unit of cost.
+    pooled: bool = False
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+
+def quantile_columns(frame: pd.DataFrame) -> dict[str, float]:
+    """The ``qNN`` columns of a forecast frame and their levels, lowest first (``q2.5`` -> 0.025)."""
+    found = {}
+    for col in frame.columns:
+        m = _QUANTILE_COLUMN.match(str(col))
+        if m and 0 < float(m.group(1)) < 100:
+            found[col] = float(m.group(1)) / 100
+    return dict(sorted(found.items(), key=lambda kv: kv[1]))
+
+
+def series_settings(ids: np.ndarray, config: ReplenishmentConfig, items: pd.DataFrame | None) -> pd.DataFrame:
+    """Lead time, review period, MOQ, pack size and unit cost per series: the items frame over the defaults."""
+    out = pd.DataFrame(
+        {
+            "lead_time": config.lead_time,
+            "moq": config.moq,
+            "pack_size": config.pack_size,
+            "unit_cost": np.nan,
+        },
+        index=pd.Index(ids, name="series_id"),
+    )
+    if items is not None and len(items):
+        given = items.drop_duplicates("series_id", keep="last").set_index("series_id")
+        for col in ITEM_COLUMNS:
+            if col in given.columns:
+                values = given[col].reindex(out.index)
+                out[col] = values.where(values.notna(), out[col])
+    out[["lead_time", "moq", "pack_size"]] = out[["lead_time", "moq", "pack_size"]].astype(int)
+    return out
+
+
+def policy_from_forecast(
+    forecast: pd.DataFrame, config: ReplenishmentConfig, items: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``series_id, date, reorder_point, order_up_to`` for every row of a quantile forecast frame.
+
+    Each period's order-up-to level covers the demand of its lead time plus review period, drawn from the
+    forecast quantiles of those periods, at the fill-rate target; periods whose cover runs past the forecast
+    repeat its last period, so a caller forecasts lead time + review period beyond the periods it needs.
+    """
+    qcols = quantile_columns(forecast)
+    if len(qcols) < 2:
+        raise ValueError("the forecast needs at least two quantile columns (qNN)")
+    frame = forecast.sort_values(["series_id", "date"], kind="stable").reset_index(drop=True)
+    ids = frame["series_id"].astype(str).to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    settings = series_settings(ids[starts], config, items)
+    q_all = frame[list(qcols)].to_numpy(dtype=float)
+    levels = np.array(list(qcols.values()))
+    candidates = []
+    for a, b in zip(starts, ends, strict=True):
+        s = settings.loc[ids[a]]
+        candidates.append(
+            level_candidates(
+                q_all[a:b],
+                levels,
+                lead_time=int(s["lead_time"]),
+                review_period=config.review_period,
+                pack_size=int(s["pack_size"]),
+                moq=int(s["moq"]),
+                config=config.policy,
+            )
+        )
+    if config.pooled:
+        chosen = pooled_order_up_to_levels(
+            candidates, fill_rate=config.service_level, unit_costs=settings["unit_cost"].to_numpy(dtype=float)
+        )
+    else:
+        chosen = [levels_meeting_fill_rate(c, config.service_level) for c in candidates]
+    reorder = np.concatenate([c.reorder_point for c in chosen])
+    up_to = np.concatenate([c.order_up_to for c in chosen])
+    return pd.DataFrame(
+        {"series_id": ids, "date": frame["date"].to_numpy(), "reorder_point": reorder, "order_up_to": up_to}
+    )

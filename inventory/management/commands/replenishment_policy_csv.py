@@ -1,0 +1,172 @@
+"""Reorder points and order-up-to levels from CSV files: forecast quantiles, then fill-rate levels (no database)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+from django.core.management.base import BaseCommand, CommandError
+
+from forecasting.management.commands.forecast_csv import (
+    REQUIRED_FUTURE,
+    REQUIRED_HISTORY,
+    _row,
+    numeric_columns,
+    parse_dates,
+    parse_number,
+    read_csv,
+)
+from forecasting.management.commands.forecast_csv import Command as ForecastCommand
+
+NAME = "replenishment_policy_csv"
+
+
+def read_items(label: str, lead_time: int) -> pd.DataFrame:
+    """The optional items file: series_id[,lead_time,moq,pack_size,unit_cost], checked row by row."""
+    from inventory.engine.replenish import ITEM_COLUMNS
+
+    raw = read_csv(label, label, ("series_id",))
+    items = pd.DataFrame({"series_id": raw["series_id"]})
+    for col in ITEM_COLUMNS:
+        if col not in raw.columns:
+            continue
+        blank = raw[col].str.strip() == ""
+        values = parse_number(raw.assign(**{col: raw[col].where(~blank, "0")}), col, label)
+        whole = col != "unit_cost"
+        floor = 0 if col in ("lead_time", "unit_cost") else 1
+        bad = np.flatnonzero((~blank & ((values < floor) | (whole & (values != np.round(values))))).to_numpy())
+        if len(bad):
+            kind = "a whole number" if whole else "a number"
+            raise CommandError(
+                f"{label}: row {_row(bad[0])}, column {col}: must be {kind} of at least {floor}, "
+                f"got {raw[col].iloc[bad[0]]!r}"
+            )
+        items[col] = values.where(~blank)
+    dup = np.flatnonzero(items["series_id"].duplicated().to_numpy())
+    if len(dup):
+        raise CommandError(f"{label}: row {_row(dup[0])}, column series_id: {items['series_id'].iloc[dup[0]]!r} twice")
+    return items
+
+
+class Command(BaseCommand):
+    help = (
+        "Per series and horizon period, the reorder point and order-up-to level that meet a fill-rate target "
+        "(forecast quantiles -> demand over lead time + review period), into a CSV (see CONTRACTS.md)."
+    )
+    requires_system_checks: list = []
+    requires_migrations_checks = False
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        """A parser whose usage errors are one line on stderr and a non-zero exit."""
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+
+        def one_line_error(message: str) -> None:
+            sys.stderr.write(f"{NAME}: {message}\n")
+            sys.exit(2)
+
+        parser.error = one_line_error
+        return parser
+
+    def add_arguments(self, parser):
+        parser.add_argument("--history", required=True, help="series_id,date,quantity[,covariate...]")
+        parser.add_argument("--horizon", required=True, type=int, help="periods to give levels for (>= 1)")
+        parser.add_argument("--lead-time", required=True, type=int, help="periods from order to arrival (>= 0)")
+        parser.add_argument("--service-level", required=True, type=float, help="fill-rate target in (0, 1)")
+        parser.add_argument("--output", required=True, help="policy CSV, written atomically")
+        parser.add_argument("--review-period", type=int, default=1, help="review every R periods (>= 1)")
+        parser.add_argument("--future", help="series_id,date,covariate... for the horizon periods")
+        parser.add_argument("--items", help="series_id[,lead_time,moq,pack_size,unit_cost] overriding the flags")
+        parser.add_argument("--freq", choices=["D", "W"], help="D (days) or W (weeks); inferred when absent")
+        parser.add_argument(
+            "--pooled",
+            action="store_true",
+            help="meet the fill rate on the total of all series, placing stock where it buys the most fill "
+            "per unit_cost (default: every series meets it on its own)",
+        )
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--country", help="ISO country code (DE, GB, US-CA...) for public-holiday features")
+        parser.add_argument("--verbose", action="store_true", help="print a summary on stdout")
+
+    def handle(self, *args, **opts):
+        from forecasting.engine import ForecastConfig, forecast
+        from inventory.engine.policy import PolicyConfig
+        from inventory.engine.replenish import POLICY_QUANTILES, ReplenishmentConfig, policy_from_forecast
+
+        horizon, lead, review = opts["horizon"], opts["lead_time"], opts["review_period"]
+        if horizon < 1:
+            raise CommandError(f"--horizon: must be at least 1, got {horizon}")
+        if lead < 0:
+            raise CommandError(f"--lead-time: must be at least 0, got {lead}")
+        if review < 1:
+            raise CommandError(f"--review-period: must be at least 1, got {review}")
+        if not 0 < opts["service_level"] < 1:
+            raise CommandError(f"--service-level: must be between 0 and 1, got {opts['service_level']}")
+
+        hlabel = opts["history"]
+        raw = read_csv(hlabel, hlabel, REQUIRED_HISTORY)
+        if raw.empty:
+            raise CommandError(f"{hlabel}: row 2, column series_id: no data rows")
+        history = pd.DataFrame({"series_id": raw["series_id"], "date": parse_dates(raw, hlabel)})
+        history["quantity"] = parse_number(raw, "quantity", hlabel)
+        covs = numeric_columns(raw, REQUIRED_HISTORY)
+        for col in covs:
+            history[col] = parse_number(raw, col, hlabel)
+        bad = np.flatnonzero((history["quantity"] < 0).to_numpy())
+        if len(bad):
+            raise CommandError(f"{hlabel}: row {_row(bad[0])}, column quantity: negative demand")
+
+        future = None
+        if covs and not opts["future"]:
+            raise CommandError(f"{hlabel}: row 1, column {covs[0]}: a covariate needs --future with its values")
+        if opts["future"]:
+            flabel = opts["future"]
+            fraw = read_csv(flabel, flabel, REQUIRED_FUTURE)
+            for col in covs:
+                if col not in fraw.columns:
+                    raise CommandError(f"{flabel}: row 1, column {col}: missing (the history has this covariate)")
+            future = pd.DataFrame({"series_id": fraw["series_id"], "date": parse_dates(fraw, flabel)})
+            for col in covs:
+                future[col] = parse_number(fraw, col, flabel)
+            ForecastCommand._check_future(history, future, horizon, opts["freq"], flabel)
+
+        items = read_items(opts["items"], lead) if opts["items"] else None
+        longest = lead
+        if items is not None and "lead_time" in items.columns and items["lead_time"].notna().any():
+            longest = max(lead, int(items["lead_time"].max()))
+
+        def progress(msg: str) -> None:
+            self.stderr.write(f"{NAME}: {msg}")
+
+        # The last horizon period's cover runs lead time + review period further: forecast those too
+        # (covariates beyond the future file hold their last value).
+        fcfg = ForecastConfig(
+            horizon=horizon + longest + review,
+            freq=opts["freq"],
+            quantiles=POLICY_QUANTILES,
+            seed=opts["seed"],
+            country=opts["country"],
+            progress=progress,
+        )
+        try:
+            result = forecast(history, future, fcfg)
+        except ValueError as exc:
+            raise CommandError(f"{hlabel}: row -, column -: {exc}")
+        rcfg = ReplenishmentConfig(
+            lead_time=lead,
+            review_period=review,
+            service_level=opts["service_level"],
+            pooled=opts["pooled"],
+            policy=PolicyConfig(seed=opts["seed"]),
+        )
+        levels = policy_from_forecast(result.forecast, rcfg, items)
+        progress(f"levels for {levels['series_id'].nunique()} series")
+        out = levels[levels.groupby("series_id").cumcount() < horizon].reset_index(drop=True)
+        out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
+        out[["reorder_point", "order_up_to"]] = out[["reorder_point", "order_up_to"]].astype(int)
+        ForecastCommand._write_atomic(out, opts["output"])
+        if opts["verbose"]:
+            self.stdout.write(
+                f"{out['series_id'].nunique()} series x {horizon} periods into {opts['output']}; "
+                f"mean order-up-to {out['order_up_to'].mean():.1f}"
+            )

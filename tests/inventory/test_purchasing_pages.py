@@ -1,0 +1,175 @@
+"""The buyer's purchase-order pages: inbox by urgency, the order page with explanations and projected stock,
+decisions from the page, the what-if page, and a buyer approving in headless Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from inventory import purchasing
+from inventory.models import PurchaseOrder, StockLevel
+from retailai.core.models import AuditEvent
+from tests.browser_support import BROWSER_MARKS
+from tests.inventory.conftest import AS_OF
+
+
+@pytest.fixture
+def orders(assortment, suggest):
+    suggest()
+    return {
+        "own": PurchaseOrder.objects.get(supplier=assortment["own"]),
+        "other": PurchaseOrder.objects.get(supplier=assortment["other"]),
+    }
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["outsider", "marketer", "supplier_partner"])
+def test_pages_are_for_buyers_and_staff(personas, orders, persona):
+    client = client_for(personas[persona])
+    assert client.get("/purchase-orders/").status_code == 403
+    assert client.get(f"/purchase-orders/{orders['own'].pk}/").status_code == 403
+    assert client.post(f"/purchase-orders/{orders['own'].pk}/approve/").status_code == 403
+    assert client.get("/purchase-orders/what-if/TEA/").status_code == 403
+    assert PurchaseOrder.objects.filter(status="draft").count() == 2
+
+
+@pytest.mark.django_db
+def test_inbox_lists_the_most_urgent_first_and_shows_in_the_menu(personas, orders):
+    response = client_for(personas["buyer"]).get("/purchase-orders/")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    # MUG has 2.5 days of cover against 7 days' lead time (−4.5); JAM 0 against 3 (−3.0): MUG's order first.
+    assert html.index(orders["own"].number) < html.index(orders["other"].number)
+    assert 'data-nav="purchase-orders"' in html
+    assert "short by 4.5 d" in html and "short by 3.0 d" in html
+
+
+@pytest.mark.django_db
+def test_order_page_shows_lines_explanations_and_the_projection(personas, orders):
+    po = orders["own"]
+    tea = po.lines.get(product__sku="TEA")
+
+    response = client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}")
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Projected stock of TEA" in html
+    assert html.count("<polyline") == 2  # with and without the order
+    assert "On hand 30, on order 20, reserved 5" in html
+    assert "Days of cover 4.5 → 14.0" in html
+    assert 'id="approve-button"' in html
+
+
+@pytest.mark.django_db
+def test_decisions_from_the_page(personas, orders, assortment):
+    client = client_for(personas["buyer"])
+    po = orders["other"]
+    jam = po.lines.get()
+
+    # A large change without a reason is refused with a message; nothing changes.
+    response = client.post(f"/purchase-orders/{po.pk}/lines/{jam.pk}/", {"quantity": "200"}, follow=True)
+    assert "give a reason" in response.content.decode()
+    jam.refresh_from_db()
+    assert jam.quantity == 60
+    response = client.post(f"/purchase-orders/{po.pk}/reject/", {"reason": ""}, follow=True)
+    assert "needs a reason" in response.content.decode()
+    assert PurchaseOrder.objects.get(pk=po.pk).status == "draft"
+
+    client.post(f"/purchase-orders/{po.pk}/lines/{jam.pk}/", {"quantity": "72"})
+    jam.refresh_from_db()
+    assert jam.quantity == 72
+
+    response = client.post(f"/purchase-orders/{po.pk}/approve/", follow=True)
+    assert response.status_code == 200
+    assert PurchaseOrder.objects.get(pk=po.pk).status == "approved"
+    assert StockLevel.objects.get(product=jam.product, location=po.location).on_order == 72
+
+    client.post(f"/purchase-orders/{po.pk}/send/")
+    client.post(f"/purchase-orders/{po.pk}/receive/", {f"receive-{jam.pk}": "70", "reference": "DN-3"})
+    stock = StockLevel.objects.get(product=jam.product, location=po.location)
+    assert (stock.on_hand, stock.on_order) == (70, 2)
+    assert PurchaseOrder.objects.get(pk=po.pk).status == "partially_received"
+
+
+@pytest.mark.django_db
+def test_bulk_approve_from_the_inbox(personas, orders, settings):
+    settings.PO_SECOND_APPROVAL_VALUE = 200
+    client = client_for(personas["buyer"])
+
+    response = client.post(
+        "/purchase-orders/bulk-approve/", {"ids": [orders["own"].pk, orders["other"].pk]}, follow=True
+    )
+
+    html = response.content.decode()
+    assert f"Approved: {orders['other'].number}." in html
+    assert f"Waiting for a second approver: {orders['own'].number}." in html
+    assert PurchaseOrder.objects.get(pk=orders["own"].pk).status == "second_approval"
+    assert AuditEvent.objects.filter(verb__startswith="purchase_order.approve").count() == 2
+
+
+@pytest.mark.django_db
+def test_what_if_page_simulates_another_service_level(personas, orders, assortment):
+    response = client_for(personas["buyer"]).get(
+        "/purchase-orders/what-if/TEA/",
+        {"location": assortment["location"].pk, "service_level": "0.6", "lead_time_days": "14"},
+    )
+
+    assert response.status_code == 200
+    current, trial = response.context["current"], response.context["trial"]
+    assert (current.service_level, current.lead_time_days) == (0.98, 7)
+    assert (trial.service_level, trial.lead_time_days) == (0.6, 14)
+    # Exact demand of 10 a day, replayed on the forecast median: levels cover it, so no stock-outs either way.
+    assert current.order_up_to == 140 and trial.order_up_to == 210
+    assert current.fill_rate == trial.fill_rate == 1.0
+    assert trial.average_on_hand > current.average_on_hand
+    assert response.context["basis"] == "forecast"
+    assert "Simulated fill rate" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_what_if_rejects_bad_input(personas, orders):
+    response = client_for(personas["buyer"]).get("/purchase-orders/what-if/TEA/", {"service_level": "1.5"})
+    assert response.status_code == 200
+    assert response.context["trial"].service_level == response.context["current"].service_level
+
+
+def browser_test(fn):
+    for mark in BROWSER_MARKS:
+        fn = mark(fn)
+    return fn
+
+
+@browser_test
+@pytest.mark.django_db(transaction=True)
+def test_buyer_approves_in_the_browser(ui, personas, assortment):
+    purchasing.replenishment_suggest(location=assortment["location"], as_of=AS_OF)
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+
+    ui.login("buyer")
+    ui.find('nav.mainnav a[data-nav="purchase-orders"]').click()
+    ui.wait_for("table.data tbody tr[data-po]")
+    rows = ui.find_all("table.data tbody tr[data-po]")
+    assert rows[0].get_attribute("data-po") == str(po.pk)  # the most urgent first
+    ui.shot("purchase-order-inbox")
+
+    rows[0].find_element(ui.by.CSS_SELECTOR, "td.code a").click()
+    chart = ui.wait_for("svg.chart")
+    assert chart.size["width"] > 600
+    assert "Forecast over the cover" in ui.driver.page_source
+    ui.find("#approve-button").click()
+    ui.wait_for("ul.messages")
+    assert ui.find("#po-status").text == "Approved"
+    ui.shot("purchase-order-approved")
+
+    assert PurchaseOrder.objects.get(pk=po.pk).status == "approved"
+    # TEA had 20 on order already; the approved 95 come on top.
+    assert (
+        StockLevel.objects.get(product=assortment["products"]["TEA"], location=assortment["location"]).on_order == 115
+    )
