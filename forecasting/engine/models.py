@@ -28,6 +28,7 @@ class GBMConfig:
     min_samples_leaf: int = 40
     l2_regularization: float = 1.0
     max_rows: int = 150_000
+    min_origins: int = 8
     loss: str = "squared_error"
     threads: int = 1
 
@@ -329,10 +330,14 @@ class GlobalGBM(Model):
             self.model_ = None
             return self
         per_origin = n * h
-        budget = max(self.config.max_rows // max(per_origin, 1), 1)
         candidates = np.arange(last_origin, first_origin - 1, -1)
-        stride = max(int(np.ceil(len(candidates) / budget)), 1)
+        # Many series: keep enough origins to see the seasons and sample rows within each origin instead, so
+        # the training set stays within max_rows without collapsing onto the most recent weeks.
+        n_origins = min(len(candidates), max(self.config.max_rows // max(per_origin, 1), self.config.min_origins))
+        stride = max(int(np.ceil(len(candidates) / max(n_origins, 1))), 1)
         origins = candidates[::stride]
+        keep_share = min(1.0, self.config.max_rows / max(len(origins) * per_origin, 1))
+        rng = np.random.default_rng(self.seed)
         xs, ts = [], []
         for o in origins:
             feats, level, tgt = _origin_features(y, x, self.spec, self.freq, int(o), h)
@@ -341,6 +346,8 @@ class GlobalGBM(Model):
             target[:, valid_t] = y[:, tgt[valid_t]]
             ok = (~np.isnan(target)) & (start[:, None] <= o - w2)
             okf = ok.ravel()
+            if keep_share < 1.0:
+                okf &= rng.random(okf.shape[0]) < keep_share
             if not okf.any():
                 continue
             xs.append(feats[okf])
