@@ -24,6 +24,7 @@ from .models import Forecast, ForecastRun, Frequency, SeriesBacktest
 from .selectors import order_lines_frame, product_attributes
 
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+KNOWN_MODELS = {"seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm"}
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,23 @@ class RunPlan:
     chunks: list[list[int]]
 
 
-def forecast_run_create(*, freq: str = Frequency.DAILY, horizon: int | None = None, user=None) -> ForecastRun:
-    """Queue a retrain-and-forecast run."""
+def forecast_run_create(
+    *, freq: str = Frequency.DAILY, horizon: int | None = None, models: list[str] | None = None, user=None
+) -> ForecastRun:
+    """Queue a retrain-and-forecast run (candidate models from settings.FORECAST_MODELS unless given)."""
     if freq not in Frequency.values:
         raise ValidationFailed(f"Unknown frequency {freq!r}; use D or W.", field="freq")
     horizon = horizon or (28 if freq == Frequency.DAILY else 12)
     if horizon < 1:
         raise ValidationFailed("The horizon must be at least one period.", field="horizon")
     with transaction.atomic():
-        job = job_run_create(kind="forecast", parameters={"freq": freq, "horizon": horizon}, user=user)
+        models = list(models or settings.FORECAST_MODELS)
+        unknown = sorted(set(models) - KNOWN_MODELS)
+        if unknown:
+            raise ValidationFailed(f"Unknown forecasting model(s): {', '.join(unknown)}.", field="models")
+        job = job_run_create(
+            kind="forecast", parameters={"freq": freq, "horizon": horizon, "models": models}, user=user
+        )
         return ForecastRun.objects.create(job=job, freq=freq, horizon=horizon, quantiles=list(DEFAULT_QUANTILES))
 
 
@@ -77,6 +86,7 @@ def _config(run: ForecastRun) -> ForecastConfig:
         seed=0,
         country=settings.RETAILAI_COUNTRY,
         neural=settings.FORECAST_NEURAL,
+        models=tuple(run.job.parameters.get("models") or settings.FORECAST_MODELS),
     )
 
 

@@ -201,6 +201,8 @@ LOGGING = {
 # --- Forecasting
 FORECAST_CHUNK_SIZE = env_int("FORECAST_CHUNK_SIZE", 500)
 FORECAST_NEURAL = env_bool("FORECAST_NEURAL", False)
+# Candidates backtested per series; ETS and SARIMAX fit one series at a time and cost the most CPU.
+FORECAST_MODELS = env_list("FORECAST_MODELS", ["seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm"])
 
 # --- Purchase orders and replenishment
 PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)

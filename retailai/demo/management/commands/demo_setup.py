@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,8 @@ from retailai.core.services import job_run_create
 
 from ...generate import demo_master_data
 
+# The demo forecasts every SKU in process: the global models only, so that it takes minutes, not an hour.
+DEMO_FORECAST_MODELS = ("seasonal_naive", "moving_average", "tsb", "gbm")
 SAMPLE = Path(settings.BASE_DIR) / "demo" / "data" / "online_retail_2011-09_2011-12.csv.gz"
 
 DEMO_USERS = [
@@ -90,7 +93,20 @@ class Command(BaseCommand):
         return out
 
     def _pipelines(self) -> None:
+        """Run what the nightly schedule runs: order totals, the forecast, then the suggested purchase orders."""
+        from forecasting.services import forecast_run_create
+        from forecasting.tasks import forecast_run_task
+        from inventory.tasks import replenishment_suggest_task
         from retailai.commerce.tasks import commerce_totals_task
 
         run = job_run_create(kind="commerce_totals", parameters={"source": "demo"})
         commerce_totals_task.delay(run.pk)
+        self.stdout.write("Forecasting every product (the global models; a few minutes)…")
+        forecast = forecast_run_create(freq="D", horizon=28, models=list(DEMO_FORECAST_MODELS))
+        forecast_run_task.delay(forecast.pk)
+        forecast.refresh_from_db()
+        if forecast.history_end is not None:
+            # The sample ends in December 2011: plan as of the day after its last order, not today.
+            as_of = (forecast.history_end + timedelta(days=1)).isoformat()
+            for location in Location.objects.filter(active=True):
+                replenishment_suggest_task.delay(location.pk, as_of)
