@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("retailai.commerce.urls")),
     path("", include("inventory.urls")),
     path("", include("forecasting.urls")),
+    path("", include("recommendations.urls")),
 ]

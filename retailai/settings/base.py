@@ -183,6 +183,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "inventory.tasks.replenishment_nightly_task",
         "schedule": crontab(hour=5, minute=0),
     },
+    # After the nightly import of orders; a failed run leaves the previous lists serving.
+    "nightly-recommendations": {
+        "task": "recommendations.tasks.recommendation_nightly_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     "purge-old-job-runs": {
         "task": "retailai.core.tasks.job_runs_purge_task",
         "schedule": crontab(hour=3, minute=15),
@@ -218,3 +223,14 @@ PO_AUTO_APPROVE_MAX_SPREAD = 0.6
 PO_OVERRIDE_REASON_THRESHOLD = 0.5
 # Deliveries may exceed the ordered quantity by this share (rounded up) before receiving refuses them.
 PO_OVER_RECEIPT_TOLERANCE = 0.1
+
+# --- Recommendations
+RECOMMENDATIONS_TOP_N = env_int("RECOMMENDATIONS_TOP_N", 20)
+# Neighbours stored per product, for "similar" and for "bought together".
+RECOMMENDATIONS_SIMILAR_N = env_int("RECOMMENDATIONS_SIMILAR_N", 10)
+# Offline metrics: a second fit on everything before the last holdout window, scored on that window.
+RECOMMENDATIONS_EVALUATE = env_bool("RECOMMENDATIONS_EVALUATE", True)
+RECOMMENDATIONS_HOLDOUT_DAYS = 30
+RECOMMENDATIONS_EVAL_MIN_USERS = 5
+# Runs whose stored lists are kept (the active one always is); older runs keep only their metrics.
+RECOMMENDATIONS_KEEP_RUNS = 3
