@@ -97,6 +97,8 @@ class Command(BaseCommand):
         from forecasting.services import forecast_run_create
         from forecasting.tasks import forecast_run_task
         from inventory.tasks import replenishment_suggest_task
+        from recommendations.services import recommendation_run_create
+        from recommendations.tasks import recommendation_run_task
         from retailai.commerce.tasks import commerce_totals_task
 
         run = job_run_create(kind="commerce_totals", parameters={"source": "demo"})
@@ -110,3 +112,5 @@ class Command(BaseCommand):
             as_of = (forecast.history_end + timedelta(days=1)).isoformat()
             for location in Location.objects.filter(active=True):
                 replenishment_suggest_task.delay(location.pk, as_of)
+        self.stdout.write("Training the recommendations…")
+        recommendation_run_task.delay(recommendation_run_create().pk)
