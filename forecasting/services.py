@@ -154,12 +154,19 @@ def _num(value) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
+def _round(value) -> float | None:
+    number = _num(value)
+    return None if number is None else round(number, 3)
+
+
 def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, skus) -> list[SeriesBacktest]:
     explained = {}
     if explanations is not None and not explanations.empty:
         for rec in explanations.to_dict("records"):
             explained[str(rec["series_id"])] = {
-                k: (_num(v) if isinstance(v, (int, float, np.floating)) else str(v)) for k, v in rec.items()
+                k: (_round(v) if isinstance(v, (int, float, np.floating)) else str(v))
+                for k, v in rec.items()
+                if k not in {"series_id", "model"} and not k.startswith("backtest_")  # scores have columns
             }
     chosen_map = {str(k): str(v) for k, v in chosen.items()}
     rows = []
@@ -178,7 +185,7 @@ def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, 
                 mase=_num(rec.get("mase")),
                 bias=_num(rec.get("bias")),
                 pinball=_num(rec.get("pinball")),
-                coverage=_num(rec.get("coverage")),
+                coverage=_num(rec.get("coverage", rec.get("coverage_80"))),
                 explanation=explained.get(sid, {}) if is_chosen else {},
             )
         )

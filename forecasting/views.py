@@ -121,6 +121,11 @@ def product_forecast_page(request, sku: str):
         y_label=_("Units per period"),
     )
     chosen = next((b for b in backtests if b.chosen), None)
+    drivers = [
+        (key.replace("_", " ").capitalize(), value)
+        for key, value in (chosen.explanation if chosen else {}).items()
+        if key not in {"series_id", "model"} and not key.startswith("backtest_")
+    ]
     return render(
         request,
         "forecasting/product_forecast.html",
@@ -130,6 +135,7 @@ def product_forecast_page(request, sku: str):
             "rows": rows,
             "backtests": backtests,
             "chosen": chosen,
+            "drivers": drivers,
             "chart": chart,
             "has_history": bool(history_points),
             "freq": freq,
