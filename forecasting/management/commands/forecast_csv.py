@@ -109,32 +109,7 @@ class Command(BaseCommand):
         if not quantiles or any(not 0 < q < 1 for q in quantiles):
             raise CommandError("--quantiles: each quantile must be between 0 and 1")
         quantiles = tuple(sorted(set(quantiles)))
-        hlabel = opts["history"]
-        raw = read_csv(hlabel, hlabel, REQUIRED_HISTORY)
-        if raw.empty:
-            raise CommandError(f"{hlabel}: row 2, column series_id: no data rows")
-        history = pd.DataFrame({"series_id": raw["series_id"], "date": parse_dates(raw, hlabel)})
-        history["quantity"] = parse_number(raw, "quantity", hlabel)
-        covs = numeric_columns(raw, REQUIRED_HISTORY)
-        for col in covs:
-            history[col] = parse_number(raw, col, hlabel)
-        bad = np.flatnonzero((history["quantity"] < 0).to_numpy())
-        if len(bad):
-            raise CommandError(f"{hlabel}: row {_row(bad[0])}, column quantity: negative demand")
-
-        future = None
-        if covs and not opts["future"]:
-            raise CommandError(f"{hlabel}: row 1, column {covs[0]}: a covariate needs --future with its values")
-        if opts["future"]:
-            flabel = opts["future"]
-            fraw = read_csv(flabel, flabel, REQUIRED_FUTURE)
-            for col in covs:
-                if col not in fraw.columns:
-                    raise CommandError(f"{flabel}: row 1, column {col}: missing (the history has this covariate)")
-            future = pd.DataFrame({"series_id": fraw["series_id"], "date": parse_dates(fraw, flabel)})
-            for col in covs:
-                future[col] = parse_number(fraw, col, flabel)
-            self._check_future(history, future, opts["horizon"], opts["freq"], flabel)
+        history, future = load_history_and_future(opts["history"], opts["future"], opts["horizon"], opts["freq"])
 
         def progress(msg: str) -> None:
             self.stderr.write(f"forecast_csv: {msg}")
@@ -150,7 +125,7 @@ class Command(BaseCommand):
         try:
             result = forecast(history, future, config)
         except ValueError as exc:
-            raise CommandError(f"{hlabel}: row -, column -: {exc}")
+            raise CommandError(f"{opts['history']}: row -, column -: {exc}")
         out = result.forecast.copy()
         out["date"] = out["date"].dt.strftime("%Y-%m-%d")
         self._write_atomic(out, opts["output"])
@@ -203,3 +178,33 @@ class Command(BaseCommand):
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+
+
+def load_history_and_future(
+    history_path: str, future_path: str | None, horizon: int, freq: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Read and check the history and, when given or needed, the future covariates; errors name the row."""
+    raw = read_csv(history_path, history_path, REQUIRED_HISTORY)
+    if raw.empty:
+        raise CommandError(f"{history_path}: row 2, column series_id: no data rows")
+    history = pd.DataFrame({"series_id": raw["series_id"], "date": parse_dates(raw, history_path)})
+    history["quantity"] = parse_number(raw, "quantity", history_path)
+    covs = numeric_columns(raw, REQUIRED_HISTORY)
+    for col in covs:
+        history[col] = parse_number(raw, col, history_path)
+    bad = np.flatnonzero((history["quantity"] < 0).to_numpy())
+    if len(bad):
+        raise CommandError(f"{history_path}: row {_row(bad[0])}, column quantity: negative demand")
+    if covs and not future_path:
+        raise CommandError(f"{history_path}: row 1, column {covs[0]}: a covariate needs --future with its values")
+    if not future_path:
+        return history, None
+    fraw = read_csv(future_path, future_path, REQUIRED_FUTURE)
+    for col in covs:
+        if col not in fraw.columns:
+            raise CommandError(f"{future_path}: row 1, column {col}: missing (the history has this covariate)")
+    future = pd.DataFrame({"series_id": fraw["series_id"], "date": parse_dates(fraw, future_path)})
+    for col in covs:
+        future[col] = parse_number(fraw, col, future_path)
+    Command._check_future(history, future, horizon, freq, future_path)
+    return history, future

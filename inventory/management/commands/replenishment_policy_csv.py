@@ -8,16 +8,13 @@ import numpy as np
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
+from forecasting.management.commands.forecast_csv import Command as ForecastCommand
 from forecasting.management.commands.forecast_csv import (
-    REQUIRED_FUTURE,
-    REQUIRED_HISTORY,
     _row,
-    numeric_columns,
-    parse_dates,
+    load_history_and_future,
     parse_number,
     read_csv,
 )
-from forecasting.management.commands.forecast_csv import Command as ForecastCommand
 
 NAME = "replenishment_policy_csv"
 
@@ -103,32 +100,7 @@ class Command(BaseCommand):
         if not 0 < opts["service_level"] < 1:
             raise CommandError(f"--service-level: must be between 0 and 1, got {opts['service_level']}")
 
-        hlabel = opts["history"]
-        raw = read_csv(hlabel, hlabel, REQUIRED_HISTORY)
-        if raw.empty:
-            raise CommandError(f"{hlabel}: row 2, column series_id: no data rows")
-        history = pd.DataFrame({"series_id": raw["series_id"], "date": parse_dates(raw, hlabel)})
-        history["quantity"] = parse_number(raw, "quantity", hlabel)
-        covs = numeric_columns(raw, REQUIRED_HISTORY)
-        for col in covs:
-            history[col] = parse_number(raw, col, hlabel)
-        bad = np.flatnonzero((history["quantity"] < 0).to_numpy())
-        if len(bad):
-            raise CommandError(f"{hlabel}: row {_row(bad[0])}, column quantity: negative demand")
-
-        future = None
-        if covs and not opts["future"]:
-            raise CommandError(f"{hlabel}: row 1, column {covs[0]}: a covariate needs --future with its values")
-        if opts["future"]:
-            flabel = opts["future"]
-            fraw = read_csv(flabel, flabel, REQUIRED_FUTURE)
-            for col in covs:
-                if col not in fraw.columns:
-                    raise CommandError(f"{flabel}: row 1, column {col}: missing (the history has this covariate)")
-            future = pd.DataFrame({"series_id": fraw["series_id"], "date": parse_dates(fraw, flabel)})
-            for col in covs:
-                future[col] = parse_number(fraw, col, flabel)
-            ForecastCommand._check_future(history, future, horizon, opts["freq"], flabel)
+        history, future = load_history_and_future(opts["history"], opts["future"], horizon, opts["freq"])
 
         items = read_items(opts["items"], lead) if opts["items"] else None
         longest = lead
@@ -151,7 +123,7 @@ class Command(BaseCommand):
         try:
             result = forecast(history, future, fcfg)
         except ValueError as exc:
-            raise CommandError(f"{hlabel}: row -, column -: {exc}")
+            raise CommandError(f"{opts['history']}: row -, column -: {exc}")
         rcfg = ReplenishmentConfig(
             lead_time=lead,
             review_period=review,
