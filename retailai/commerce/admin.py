@@ -1,9 +1,12 @@
 """Admin of the commerce app: reference data is editable; received orders are facts and stay as imported."""
 
 from django.contrib import admin
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Category, Channel, ChannelPartner, Customer, Order, OrderLine, Product
+from .models import Category, Channel, ChannelPartner, Customer, Order, OrderLine, Product, Promotion
 
 
 class HasParentFilter(admin.SimpleListFilter):
@@ -211,3 +214,61 @@ class ChannelPartnerAdmin(admin.ModelAdmin):
     list_select_related = ("user", "channel")
     search_fields = ("user__username", "channel__code", "channel__name")
     autocomplete_fields = ("user", "channel")
+
+
+class PromotionTimeFilter(admin.SimpleListFilter):
+    """Promotions that are over, running today, or planned."""
+
+    title = _("when")
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [("past", _("Over")), ("running", _("Running today")), ("planned", _("Planned"))]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "past":
+            return queryset.filter(end_date__lt=today)
+        if self.value() == "running":
+            return queryset.filter(start_date__lte=today, end_date__gte=today)
+        if self.value() == "planned":
+            return queryset.filter(start_date__gt=today)
+        return queryset
+
+
+@admin.register(Promotion)
+class PromotionAdmin(admin.ModelAdmin):
+    list_display = ("code", "product", "channel", "location_code", "start_date", "end_date", "kind_list",
+                    "discount_depth", "promo_price")  # fmt: skip
+    list_filter = (PromotionTimeFilter, "is_feature", "is_display", "is_price_reduction", "channel")
+    list_select_related = ("product", "channel")
+    search_fields = ("=code", "=product__sku", "name")
+    date_hierarchy = "start_date"
+    raw_id_fields = ("product",)
+    readonly_fields = ("created_at", "updated_at", "forecast_link")
+    fields = (
+        ("code", "name"),
+        "product",
+        ("channel", "location_code"),
+        ("start_date", "end_date"),
+        ("is_feature", "is_display", "is_price_reduction"),
+        ("discount_depth", "promo_price"),
+        "forecast_link",
+        ("created_at", "updated_at"),
+    )
+    show_full_result_count = False
+
+    @admin.display(description=_("kinds"))
+    def kind_list(self, obj):
+        return ", ".join(obj.kinds)
+
+    @admin.display(description=_("forecast"))
+    def forecast_link(self, obj):
+        if not obj.pk:
+            return "—"
+        try:
+            # The page belongs to the forecasting app; commerce only links to it by URL name.
+            url = reverse("forecasting:product", args=[obj.product.sku])
+        except NoReverseMatch:
+            return "—"
+        return format_html('<a href="{}">{}</a>', url, _("Demand and forecast chart"))

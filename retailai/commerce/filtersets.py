@@ -3,7 +3,7 @@
 import django_filters
 
 from .choices import OrderKind, OrderStatus
-from .models import Category, Customer, Order, Product
+from .models import Category, Customer, Order, Product, Promotion
 
 
 class CategoryFilterSet(django_filters.FilterSet):
@@ -45,3 +45,18 @@ class OrderFilterSet(django_filters.FilterSet):
     class Meta:
         model = Order
         fields = ["channel", "customer", "external_id", "status", "kind", "placed_after", "placed_before"]
+
+
+class PromotionFilterSet(django_filters.FilterSet):
+    """Promotions by SKU, promotion id, channel, location, and the dates they overlap."""
+
+    sku = django_filters.CharFilter(field_name="product__sku", lookup_expr="iexact")
+    promotion_id = django_filters.CharFilter(field_name="code")
+    channel = django_filters.CharFilter(field_name="channel__code", label="Channel code")
+    location = django_filters.CharFilter(field_name="location_code")
+    date_from = django_filters.DateFilter(field_name="end_date", lookup_expr="gte", label="Running on or after")
+    date_to = django_filters.DateFilter(field_name="start_date", lookup_expr="lte", label="Running on or before")
+
+    class Meta:
+        model = Promotion
+        fields = ["sku", "promotion_id", "channel", "location", "date_from", "date_to"]

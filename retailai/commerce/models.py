@@ -1,8 +1,9 @@
-"""Products, categories, customers, channels, orders and order lines."""
+"""Products, categories, customers, channels, orders, order lines and promotions."""
 
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -209,3 +210,95 @@ class ChannelPartner(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.channel}"
+
+
+class Promotion(models.Model):
+    """A planned or past promotion of one product: when, where, which kinds and how deep the discount."""
+
+    code = models.CharField(
+        _("promotion id"),
+        max_length=64,
+        help_text=_("The campaign or promotion id; one campaign may cover many products."),
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    product = models.ForeignKey(Product, verbose_name=_("product"), related_name="promotions", on_delete=models.PROTECT)
+    channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("channel"),
+        null=True,
+        blank=True,
+        related_name="promotions",
+        on_delete=models.PROTECT,
+        help_text=_("Empty: every channel."),
+    )
+    # A code, not a foreign key: locations belong to inventory, and commerce imports no other app.
+    location_code = models.CharField(
+        _("location"), max_length=50, blank=True, default="", help_text=_("Empty: every location.")
+    )
+    start_date = models.DateField(_("first day"))
+    end_date = models.DateField(_("last day"))
+    is_feature = models.BooleanField(_("feature or ad"), default=False)
+    is_display = models.BooleanField(_("display"), default=False)
+    is_price_reduction = models.BooleanField(_("temporary price reduction"), default=False)
+    discount_depth = models.DecimalField(
+        _("discount depth"),
+        max_digits=5,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_("Share off the regular price, from 0 up to (not including) 1: 0.25 is 25% off."),
+    )
+    promo_price = models.DecimalField(_("promotional price"), max_digits=12, decimal_places=4, null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("promotion")
+        verbose_name_plural = _("promotions")
+        ordering = ["-start_date", "code", "product_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_date__gte=models.F("start_date")), name="promotion_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(discount_depth__isnull=True) | (Q(discount_depth__gte=0) & Q(discount_depth__lt=1)),
+                name="promotion_depth_in_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(promo_price__isnull=True) | Q(promo_price__gte=0), name="promotion_price_ge_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_feature=True) | Q(is_display=True) | Q(is_price_reduction=True),
+                name="promotion_has_a_kind",
+            ),
+            # Two partial constraints because NULL channels never collide in a plain unique constraint.
+            models.UniqueConstraint(
+                fields=["code", "product", "location_code", "channel"],
+                condition=Q(channel__isnull=False),
+                name="promotion_unique_per_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["code", "product", "location_code"],
+                condition=Q(channel__isnull=True),
+                name="promotion_unique_all_channels",
+            ),
+        ]
+        indexes = [models.Index(fields=["product", "start_date"], name="promotion_product_start")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.product_id} {self.start_date}–{self.end_date}"
+
+    def clean(self):
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = _("The last day cannot be before the first day.")
+        if self.discount_depth is not None and not (0 <= self.discount_depth < 1):
+            errors["discount_depth"] = _("The discount depth must be at least 0 and below 1.")
+        if not (self.is_feature or self.is_display or self.is_price_reduction):
+            errors["is_feature"] = _("Tick at least one kind of promotion.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds as short codes: feature, display, tpr."""
+        flags = (("feature", self.is_feature), ("display", self.is_display), ("tpr", self.is_price_reduction))
+        return [name for name, on in flags if on]

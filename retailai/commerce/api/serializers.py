@@ -4,7 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from retailai.commerce.choices import LineKind
-from retailai.commerce.models import Category, Channel, Customer, Order, OrderLine, Product
+from retailai.commerce.models import Category, Channel, Customer, Order, OrderLine, Product, Promotion
 from retailai.core.roles import is_internal
 
 
@@ -138,3 +138,18 @@ class OrderCreateSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return lines
+
+
+class PromotionSerializer(serializers.ModelSerializer):
+    promotion_id = serializers.CharField(source="code", read_only=True)
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    channel = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    kinds = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Promotion
+        fields = [
+            "id", "promotion_id", "name", "sku", "channel", "location_code", "start_date", "end_date", "kinds",
+            "discount_depth", "promo_price", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields

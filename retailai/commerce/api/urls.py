@@ -9,4 +9,5 @@ router.register("products", views.ProductViewSet, basename="product")
 router.register("categories", views.CategoryViewSet, basename="category")
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("orders", views.OrderViewSet, basename="order")
+router.register("promotions", views.PromotionViewSet, basename="promotion")
 urlpatterns = router.urls

@@ -7,9 +7,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from retailai.commerce import selectors, services
-from retailai.commerce.filtersets import CategoryFilterSet, CustomerFilterSet, OrderFilterSet, ProductFilterSet
-from retailai.commerce.models import Category, Channel, Customer, OrderLine
-from retailai.core.api.permissions import IsStaffRole, ReadAnyRoleWriteStaff
+from retailai.commerce.filtersets import (
+    CategoryFilterSet,
+    CustomerFilterSet,
+    OrderFilterSet,
+    ProductFilterSet,
+    PromotionFilterSet,
+)
+from retailai.commerce.models import Category, Channel, Customer, OrderLine, Promotion
+from retailai.core.api.permissions import IsInternal, IsStaffRole, ReadAnyRoleWriteStaff
 from retailai.core.choices import Role
 from retailai.core.errors import NotAllowed, ValidationFailed
 from retailai.core.roles import has_role
@@ -21,6 +27,7 @@ from .serializers import (
     OrderCreateSerializer,
     OrderSerializer,
     ProductSerializer,
+    PromotionSerializer,
 )
 
 # Reference data is deactivated, never deleted: order history points at it.
@@ -63,6 +70,17 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = CustomerFilterSet
     search_fields = ["external_id"]
     ordering_fields = ["external_id", "first_seen", "created_at"]
+
+
+class PromotionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Planned and past promotions per product (the retailer's roles; loaded with import_promotions)."""
+
+    queryset = Promotion.objects.select_related("product", "channel")
+    serializer_class = PromotionSerializer
+    permission_classes = [IsInternal]
+    filterset_class = PromotionFilterSet
+    search_fields = ["code", "name", "product__sku"]
+    ordering_fields = ["start_date", "end_date", "code"]
 
 
 @extend_schema_view(

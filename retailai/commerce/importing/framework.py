@@ -187,6 +187,17 @@ class RowChecks:
         self.fail(~empty & parsed.isna(), column, "not a valid date and time")
         return parsed
 
+    def date(self, column: str, *, required: bool = True) -> pd.Series:
+        """A calendar-date column (YYYY-MM-DD) as midnight timestamps (NaT where empty and not required)."""
+        values = self.text(column)
+        empty = values == ""
+        if required:
+            self.fail(empty, column, "a value is required")
+        well_formed = values.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+        parsed = pd.to_datetime(values.where(~empty & well_formed), format="%Y-%m-%d", errors="coerce")
+        self.fail(~empty & parsed.isna(), column, "not a valid date (YYYY-MM-DD)")
+        return parsed
+
     def matches(
         self, column: str, pattern: str, reason: str, *, required: bool = False, default: str = ""
     ) -> pd.Series:

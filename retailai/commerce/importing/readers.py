@@ -247,3 +247,48 @@ class ProductFormat(RowFormat):
             for record in values.itertuples(index=False)
         ]
         return rows[~check.bad], check.errors()
+
+
+PROMOTION_KINDS = ("feature", "display", "tpr")
+
+
+class PromotionFormat(RowFormat):
+    """Promotions: one row per promotion id, product and place (channel, location), with dates and kinds."""
+
+    name = "promotions"
+    required = ("promotion_id", "sku", "start_date", "end_date", "kinds")
+    optional = ("name", "channel", "location", "discount_depth", "promo_price")
+
+    def prepare(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Parse and check one chunk of promotions; return the clean rows and the errors."""
+        check = RowChecks(chunk)
+        start = check.date("start_date")
+        end = check.date("end_date")
+        check.fail(end < start, "end_date", "must be on or after start_date")
+        kinds = check.text("kinds", required=True).str.lower()
+        tokens = kinds.str.split(r"[;|+\s]+", regex=True).apply(lambda parts: {p for p in parts if p})
+        unknown = tokens.apply(lambda parts: bool(parts - set(PROMOTION_KINDS)))
+        check.fail((kinds != "") & unknown, "kinds", f"must be one or more of {', '.join(PROMOTION_KINDS)}")
+        depth = check.decimal("discount_depth", required=False, minimum=0)
+        check.fail(depth >= 1, "discount_depth", "must be below 1 (0.25 is 25% off)")
+        rows = pd.DataFrame(
+            {
+                LINE: chunk[LINE],
+                "promotion_id": check.text("promotion_id", required=True, max_length=64),
+                "sku": check.text("sku", required=True, max_length=64),
+                "name": check.text("name", max_length=200),
+                "channel": check.text("channel", max_length=50),
+                "location": check.text("location", max_length=50),
+                "start_date": start,
+                "end_date": end,
+                "is_feature": tokens.apply(lambda parts: "feature" in parts),
+                "is_display": tokens.apply(lambda parts: "display" in parts),
+                "is_price_reduction": tokens.apply(lambda parts: "tpr" in parts),
+                "discount_depth": depth,
+                "promo_price": check.decimal("promo_price", required=False, minimum=0),
+            }
+        )
+        key = rows[["promotion_id", "sku", "channel", "location"]]
+        check.unique(["promotion_id", "sku", "channel", "location"], key, "repeats the promotion_id, sku, channel "
+                     "and location of an earlier row")  # fmt: skip
+        return rows[~check.bad], check.errors()

@@ -1,4 +1,4 @@
-"""Order and product imports: the importers run by the shared driver, and the services the commands call."""
+"""Order, product and promotion imports: the importers run by the shared driver, and the services the commands call."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from retailai.commerce.choices import ChannelKind
-from retailai.commerce.models import Category, Channel, Product
+from retailai.commerce.models import Category, Channel, Product, Promotion
 
-from .framework import CsvSource
+from .framework import LINE, CsvSource, errors_frame
 from .loaders import PRICE_FORMAT, OrderPlanner, order_writer, table_counts, values_in
-from .readers import ORDER_FORMATS, ProductFormat
+from .readers import ORDER_FORMATS, ProductFormat, PromotionFormat
 from .runner import Importer, ImportOptions, ImportOutcome, import_file
 
 
@@ -296,4 +296,124 @@ def products_import(*, options: ImportOptions) -> ProductsImportSummary:
         products_created=outcome.created.get("products", 0),
         products_updated=outcome.stats.get("products_updated", 0),
         categories_created=outcome.created.get("categories", 0),
+    )
+
+
+@dataclass(frozen=True)
+class PromotionsImportSummary(ImportSummary):
+    """Outcome of a promotion import."""
+
+    promotions_created: int = 0
+    promotions_updated: int = 0
+
+
+_PROMOTION_FIELDS = (
+    "name",
+    "start_date",
+    "end_date",
+    "is_feature",
+    "is_display",
+    "is_price_reduction",
+    "discount_depth",
+    "promo_price",
+)
+
+
+def _lookup(rows: pd.DataFrame, column: str, known: dict, target: str, reason: str, *, optional: bool = False):
+    """Map `column` through `known`; rows with unknown values (empty ones too unless optional) become errors."""
+    ids = rows[column].map(known)
+    unknown = ids.isna() & ~((rows[column] == "") if optional else False)
+    errors = pd.DataFrame({LINE: rows.loc[unknown, LINE], "column": column, "reason": reason})
+    rows = rows[~unknown].copy()
+    rows[target] = ids[~unknown].astype("Int64")
+    return rows, errors
+
+
+class PromotionsImporter(Importer):
+    """Promotions upserted by (promotion id, product, channel, location); unknown SKUs and channels refused."""
+
+    kind = "import_promotions"
+
+    def __init__(self):
+        self.fmt = PromotionFormat()
+        self.channels = dict(Channel.objects.values_list("code", "pk"))
+        self.updated = 0
+        self.new_keys: set[tuple] = set()
+
+    def check(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Refuse unknown SKUs and channel codes."""
+        skus = dict(values_in(Product, "sku", rows["sku"].unique().tolist(), "sku", "pk"))
+        rows, bad_sku = _lookup(rows, "sku", skus, "product_id", "unknown SKU")
+        rows, bad_channel = _lookup(rows, "channel", self.channels, "channel_id", "unknown channel", optional=True)
+        return rows, errors_frame([bad_sku, bad_channel])
+
+    def counts(self) -> dict[str, int]:
+        """Rows in the promotion table."""
+        return {"promotions": Promotion.objects.count()}
+
+    @staticmethod
+    def _key(code, product_id, channel_id, location) -> tuple:
+        return (code, int(product_id), None if pd.isna(channel_id) else int(channel_id), location)
+
+    def _existing(self, rows: pd.DataFrame) -> dict[tuple, dict]:
+        """The stored promotions with the ids of these rows, by key."""
+        columns = ("code", "product_id", "channel_id", "location_code", "pk", *_PROMOTION_FIELDS)
+        return {
+            self._key(*values[:4]): dict(zip(columns[4:], values[4:], strict=True))
+            for values in values_in(Promotion, "code", rows["promotion_id"].unique().tolist(), *columns)
+        }
+
+    @staticmethod
+    def _wanted(row) -> dict:
+        return {
+            "name": row.name,
+            "start_date": row.start_date.date(),
+            "end_date": row.end_date.date(),
+            "is_feature": bool(row.is_feature),
+            "is_display": bool(row.is_display),
+            "is_price_reduction": bool(row.is_price_reduction),
+            "discount_depth": None if pd.isna(row.discount_depth) else Decimal(f"{row.discount_depth:.4f}"),
+            "promo_price": _decimal(row.promo_price),
+        }
+
+    def write(self, rows: pd.DataFrame) -> None:
+        """Create new promotions and update those whose values changed."""
+        existing = self._existing(rows)
+        new, changed, now = [], [], timezone.now()
+        for row in rows.itertuples(index=False):
+            key = self._key(row.promotion_id, row.product_id, row.channel_id, row.location)
+            wanted = self._wanted(row)
+            old = existing.get(key)
+            if old is None:
+                new.append(Promotion(code=key[0], product_id=key[1], channel_id=key[2], location_code=key[3], **wanted))
+            elif any(old[f] != wanted[f] for f in _PROMOTION_FIELDS):
+                changed.append(Promotion(pk=old["pk"], updated_at=now, **wanted))
+        Promotion.objects.bulk_create(new, batch_size=500)
+        Promotion.objects.bulk_update(changed, [*_PROMOTION_FIELDS, "updated_at"], batch_size=500)
+        self.updated += len(changed)
+
+    def stats(self) -> dict[str, int]:
+        """Existing promotions whose values changed."""
+        return {"promotions_updated": self.updated}
+
+    def plan(self, rows: pd.DataFrame) -> None:
+        """Count the promotions the rows would create."""
+        existing = self._existing(rows)
+        for row in rows.itertuples(index=False):
+            key = self._key(row.promotion_id, row.product_id, row.channel_id, row.location)
+            if key not in existing:
+                self.new_keys.add(key)
+
+    def planned(self) -> dict[str, int]:
+        """What the whole file would create."""
+        return {"promotions": len(self.new_keys)}
+
+
+def promotions_import(*, options: ImportOptions) -> PromotionsImportSummary:
+    """Import planned and past promotions per product; idempotent, all or nothing unless bad rows are skipped."""
+    outcome = import_file(PromotionsImporter(), options)
+    return PromotionsImportSummary.from_outcome(
+        outcome,
+        promotions_created=outcome.created.get("promotions", 0),
+        promotions_updated=outcome.stats.get("promotions_updated", 0),
     )
