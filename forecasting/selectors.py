@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from retailai.commerce.choices import LineKind
-from retailai.commerce.models import OrderLine, Product
+from retailai.commerce.models import OrderLine, Product, Promotion
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
@@ -23,13 +24,61 @@ def order_lines_frame(*, product_ids: list[int] | None = None, until=None) -> pd
         qs = qs.filter(product_id__in=product_ids)
     if until is not None:
         qs = qs.filter(placed_at__lt=until)
-    rows = qs.values_list("product__sku", "placed_at", "kind", "quantity").iterator(chunk_size=20_000)
-    frame = pd.DataFrame.from_records(rows, columns=["sku", "placed_at", "kind", "quantity"])
+    rows = qs.values_list("product__sku", "placed_at", "kind", "quantity", "unit_price", "discount_amount").iterator(
+        chunk_size=20_000
+    )
+    columns = ["sku", "placed_at", "kind", "quantity", "unit_price", "discount_amount"]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
     if frame.empty:
-        return pd.DataFrame({"sku": [], "date": pd.to_datetime([]), "kind": [], "quantity": []})
+        return pd.DataFrame({"sku": [], "date": pd.to_datetime([]), "kind": [], "quantity": [], "net_price": []})
     local = pd.to_datetime(frame.pop("placed_at"), utc=True).dt.tz_convert(timezone.get_current_timezone_name())
     frame["date"] = local.dt.tz_localize(None).dt.normalize()
+    # What the customer paid per unit: the line's discount spread over its units.
+    price = pd.to_numeric(frame.pop("unit_price"), errors="coerce")
+    discount = pd.to_numeric(frame.pop("discount_amount"), errors="coerce").fillna(0.0)
+    frame["net_price"] = (price - discount / frame["quantity"].clip(lower=1)).clip(lower=0.0)
     return frame
+
+
+def promotions_frame(*, product_ids: list[int], start=None, end=None) -> pd.DataFrame:
+    """Promotions of some products overlapping [start, end] as the engine's frame.
+
+    Columns: ``series_id`` (SKU), ``start``, ``end``, 0/1 ``feature, display, tpr`` and ``depth``. The depth is
+    the promotion's discount depth, else 1 - promo price / list price, else 0. A promotion in one channel or
+    location counts for the product's series, which is the product's demand across all of them.
+    """
+    qs = Promotion.objects.filter(product_id__in=product_ids)
+    if start is not None:
+        qs = qs.filter(end_date__gte=start)
+    if end is not None:
+        qs = qs.filter(start_date__lte=end)
+    rows = qs.values_list(
+        "product__sku", "start_date", "end_date", "is_feature", "is_display", "is_price_reduction", "discount_depth",
+        "promo_price", "product__list_price",
+    )  # fmt: skip
+    columns = ["series_id", "start", "end", "feature", "display", "tpr", "depth", "promo_price", "list_price"]
+    frame = pd.DataFrame.from_records(list(rows), columns=columns)
+    if frame.empty:
+        return frame.drop(columns=["promo_price", "list_price"])
+    for c in ("depth", "promo_price", "list_price"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce")
+    with np.errstate(all="ignore"):
+        implied = (1.0 - frame["promo_price"] / frame["list_price"].where(frame["list_price"] > 0)).clip(0.0, 0.99)
+    frame["depth"] = frame["depth"].fillna(implied).fillna(0.0)
+    for c in ("feature", "display", "tpr"):
+        frame[c] = frame[c].astype(float)
+    frame["start"] = pd.to_datetime(frame["start"])
+    frame["end"] = pd.to_datetime(frame["end"])
+    return frame.drop(columns=["promo_price", "list_price"])
+
+
+def product_promotions(*, product: Product, start, end) -> list[Promotion]:
+    """A product's promotions overlapping [start, end], earliest first (for the forecast chart)."""
+    return list(
+        Promotion.objects.filter(product=product, end_date__gte=start, start_date__lte=end)
+        .select_related("channel")
+        .order_by("start_date", "code")
+    )
 
 
 def product_attributes(skus: list[str]) -> pd.DataFrame:

@@ -19,9 +19,9 @@ from retailai.core.models import JobRun
 from retailai.core.services import audit_event_record, job_run_create, job_run_fail, job_run_progress, job_run_start
 
 from .engine.pipeline import ForecastConfig, forecast, quantile_column
-from .engine.series import demand_from_lines
+from .engine.series import demand_from_lines, price_per_period, with_known_covariates
 from .models import Forecast, ForecastRun, Frequency, SeriesBacktest
-from .selectors import order_lines_frame, product_attributes
+from .selectors import order_lines_frame, product_attributes, promotions_frame
 
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 KNOWN_MODELS = {"seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm"}
@@ -102,7 +102,8 @@ def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
     forecasts: list[Forecast] = []
     backtests: list[SeriesBacktest] = []
     if not history.empty:
-        result = forecast(history, None, _config(run), attributes=product_attributes(list(skus)))
+        history, future = _with_covariates(run, history, lines, product_ids)
+        result = forecast(history, future, _config(run), attributes=product_attributes(list(skus)))
         forecasts = _forecast_rows(run, result.forecast, skus, result.explanations)
         backtests = _backtest_rows(run, result.metrics, result.chosen, result.explanations, skus)
     with transaction.atomic():
@@ -115,6 +116,15 @@ def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
     pct = 1 + 98 * run.series_done / max(run.series_total, 1)
     job_run_progress(run_id=run.job_id, progress=pct, message=f"{run.series_done}/{run.series_total} series")
     return len(forecasts)
+
+
+def _with_covariates(run: ForecastRun, history: pd.DataFrame, lines: pd.DataFrame, product_ids: list[int]):
+    """Promotion flags, discount depth and price as covariates, with their known values over the horizon."""
+    step = pd.Timedelta(days=7 if run.freq == Frequency.WEEKLY else 1)
+    end = pd.Timestamp(run.history_end) + step * (run.horizon + 1)
+    promotions = promotions_frame(product_ids=product_ids, start=history["date"].min().date(), end=end.date())
+    prices = price_per_period(lines, run.freq)
+    return with_known_covariates(history, run.horizon, run.freq, promotions=promotions, prices=prices)
 
 
 def _cold_flags(explanations: pd.DataFrame) -> dict[str, bool]:

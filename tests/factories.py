@@ -8,7 +8,16 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from inventory.models import Location, StockLevel, Supplier, SupplierPartner, SupplierProduct
-from retailai.commerce.models import Category, Channel, ChannelPartner, Customer, Order, OrderLine, Product
+from retailai.commerce.models import (
+    Category,
+    Channel,
+    ChannelPartner,
+    Customer,
+    Order,
+    OrderLine,
+    Product,
+    Promotion,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -86,6 +95,16 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
     unit_price = Decimal("2.95")
     placed_at = factory.LazyAttribute(lambda line: line.order.placed_at)
     customer = factory.LazyAttribute(lambda line: line.order.customer)
+
+
+class PromotionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Promotion
+
+    code = factory.Sequence(lambda n: f"PROMO-{n}")
+    product = factory.SubFactory(ProductFactory)
+    is_price_reduction = True
+    discount_depth = Decimal("0.30")
 
 
 class LocationFactory(factory.django.DjangoModelFactory):

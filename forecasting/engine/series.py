@@ -103,3 +103,131 @@ def complete_history(history: pd.DataFrame, freq: str, anchor: int = 0) -> pd.Da
         out[cov] = out.groupby("series_id")[cov].ffill()
         out[cov] = out.groupby("series_id")[cov].bfill().fillna(0.0)
     return out.sort_values(["series_id", "date"], ignore_index=True)
+
+
+#: Covariates a promotion calendar gives every period: one flag per kind and the discount depth (0..1).
+PROMO_COLUMNS = ("promo_feature", "promo_display", "promo_tpr", "promo_depth")
+_PROMO_SOURCES = {"promo_feature": "feature", "promo_display": "display", "promo_tpr": "tpr", "promo_depth": "depth"}
+
+
+def future_periods(history: pd.DataFrame, horizon: int, freq: str) -> pd.DataFrame:
+    """The `horizon` periods after each series' last history period (``series_id, date``)."""
+    last = history.groupby("series_id")["date"].max()
+    step = pd.Timedelta(days=7 if freq == "W" else 1)
+    offsets = np.arange(1, horizon + 1)
+    return pd.DataFrame(
+        {
+            "series_id": np.repeat(last.index.to_numpy(), horizon),
+            "date": np.repeat(pd.to_datetime(last.to_numpy()), horizon) + np.tile(offsets, len(last)) * step,
+        }
+    )
+
+
+def promotion_covariates(promotions: pd.DataFrame, periods: pd.DataFrame, freq: str, anchor: int = 0) -> pd.DataFrame:
+    """Promotion flags and discount depth for every ``series_id, date`` period of `periods`, past or future.
+
+    `promotions` has ``series_id, start, end`` (inclusive days) and 0/1 ``feature, display, tpr`` and a
+    ``depth`` in [0, 1). Overlapping promotions of a series combine (a flag is on when any is on; the deepest
+    discount counts). A weekly period is flagged when promotions cover at least half of its days (a
+    promotion over a weekend only barely moves a week), and its depth is the mean depth over its seven days.
+    """
+    out = periods[["series_id", "date"]].copy()
+    for c in PROMO_COLUMNS:
+        out[c] = 0.0
+    if promotions is None or promotions.empty or out.empty:
+        return out
+    p = promotions.assign(
+        start=pd.to_datetime(promotions["start"]).dt.normalize(), end=pd.to_datetime(promotions["end"]).dt.normalize()
+    )
+    p = p[p["series_id"].isin(out["series_id"].unique())]
+    # Only the days inside the periods asked for are expanded: a promotion years away costs nothing.
+    lo, hi = out["date"].min(), out["date"].max() + pd.Timedelta(days=6 if freq == "W" else 0)
+    p = p.assign(start=p["start"].clip(lower=lo), end=p["end"].clip(upper=hi))
+    p = p[p["end"] >= p["start"]]
+    if p.empty:
+        return out
+    n = ((p["end"] - p["start"]).dt.days + 1).to_numpy()
+    rep = np.repeat(np.arange(len(p)), n)
+    offs = np.concatenate([np.arange(k) for k in n])
+    days = pd.DataFrame(
+        {
+            "series_id": p["series_id"].to_numpy()[rep],
+            "day": p["start"].to_numpy()[rep] + offs * np.timedelta64(1, "D"),
+            **{col: p[src].to_numpy(dtype=float)[rep] for col, src in _PROMO_SOURCES.items()},
+        }
+    )
+    days = days.groupby(["series_id", "day"], as_index=False)[list(PROMO_COLUMNS)].max()
+    days["date"] = period_start(days["day"], freq, anchor).to_numpy()
+    per = days.groupby(["series_id", "date"], as_index=False)[list(PROMO_COLUMNS)].sum()
+    width = 7.0 if freq == "W" else 1.0
+    flags = [c for c in PROMO_COLUMNS if c != "promo_depth"]
+    per[flags] = (per[flags] / width >= 0.5).astype(float)
+    per["promo_depth"] = per["promo_depth"] / width
+    out = out.drop(columns=list(PROMO_COLUMNS)).merge(per, on=["series_id", "date"], how="left")
+    out[list(PROMO_COLUMNS)] = out[list(PROMO_COLUMNS)].fillna(0.0)
+    return out
+
+
+def price_per_period(lines: pd.DataFrame, freq: str, product_col: str = "sku", anchor: int = 0) -> pd.DataFrame:
+    """Quantity-weighted mean net unit price of the sales of each series and period (``series_id, date, price``).
+
+    `lines` needs ``kind, quantity, date`` and a ``net_price`` column (unit price less the line's discount per
+    unit). Periods without a sale have no row: the price there is unknown, not zero.
+    """
+    sales = lines[(lines["kind"] == "sale") & (lines["quantity"] > 0)]
+    if sales.empty or "net_price" not in sales.columns:
+        return pd.DataFrame({"series_id": [], "date": pd.to_datetime([]), "price": []})
+    q = sales["quantity"].astype(float)
+    frame = pd.DataFrame(
+        {
+            "series_id": sales[product_col].astype(str).to_numpy(),
+            "date": period_start(sales["date"], freq, anchor).to_numpy(),
+            "_q": q.to_numpy(),
+            "_v": (q * sales["net_price"].astype(float)).to_numpy(),
+        }
+    )
+    agg = frame.groupby(["series_id", "date"], as_index=False)[["_q", "_v"]].sum()
+    agg["price"] = agg["_v"] / agg["_q"]
+    return agg[["series_id", "date", "price"]]
+
+
+def with_known_covariates(
+    history: pd.DataFrame,
+    horizon: int,
+    freq: str,
+    promotions: pd.DataFrame | None = None,
+    prices: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Add promotion and price covariates to a demand history and build their known future (CONTRACTS shapes).
+
+    Returns ``(history, future)``: the history with the covariate columns, and ``series_id, date`` plus the
+    same columns for the `horizon` periods after each series' end (None when no covariate is informative).
+    A price holds until it changes; where no sale shows it, the neighbouring periods' price is used. The
+    future price is the regular price (the last one seen outside promotions) less the planned discount.
+    Covariates that never vary, in the history or the horizon, are left out: they cannot move a forecast.
+    """
+    base = history[["series_id", "date", "quantity"]].copy()
+    future = future_periods(base, horizon, freq)
+    both = pd.concat([base[["series_id", "date"]], future], ignore_index=True)
+    covs = promotion_covariates(promotions, both, freq)
+    if prices is not None and not prices.empty:
+        covs = covs.merge(prices, on=["series_id", "date"], how="left")
+        n_hist = len(base)
+        hist_price = covs["price"].iloc[:n_hist]
+        covs.loc[covs.index[:n_hist], "price"] = hist_price.groupby(covs["series_id"].iloc[:n_hist]).transform(
+            lambda s: s.ffill().bfill()
+        )
+        hist = covs.iloc[:n_hist]
+        unpromoted = hist[(hist["promo_depth"] <= 0) & hist["price"].notna()]
+        regular = unpromoted.groupby("series_id")["price"].last()
+        regular = regular.combine_first(hist.dropna(subset=["price"]).groupby("series_id")["price"].last())
+        fut = covs.iloc[n_hist:]
+        covs.loc[fut.index, "price"] = fut["series_id"].map(regular).to_numpy() * (1.0 - fut["promo_depth"].to_numpy())
+        covs["price"] = covs["price"].fillna(0.0)
+    names = [c for c in covs.columns if c not in ("series_id", "date")]
+    varying = [c for c in names if covs.groupby("series_id")[c].nunique().max() > 1]
+    if not varying:
+        return base, None
+    n_hist = len(base)
+    out = base.assign(**{c: covs[c].iloc[:n_hist].to_numpy() for c in varying})
+    return out, covs.iloc[n_hist:][["series_id", "date", *varying]].reset_index(drop=True)

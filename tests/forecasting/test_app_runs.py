@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -175,3 +176,53 @@ def test_forecast_api_scopes_supplier_partners_to_their_products(api_as, persona
     assert api_as(personas["channel_partner"]).get("/api/forecasts/").status_code == 403
     assert api_as(personas["outsider"]).get("/api/forecasts/").status_code == 403
     assert api_as(None).get("/api/forecasts/").status_code == 401
+
+
+def _promoted_history(product, *, weeks: int = 24, every: int = 4, lift: float = 3.0):
+    """Weekly-patterned daily sales ending on Sunday 2011-12-04, with a 30%-off week every `every` weeks.
+
+    Promoted weeks sell `lift` times as much at 70% of the price; each one is recorded as a Promotion.
+    """
+    channel = factories.ChannelFactory(code="web")
+    first_monday = datetime(2011, 12, 5, 12, 0, tzinfo=LONDON) - timedelta(weeks=weeks)
+    for week in range(weeks):
+        monday = first_monday + timedelta(weeks=week)
+        promoted = week % every == every - 1
+        if promoted:
+            factories.PromotionFactory(
+                product=product, start_date=monday.date(), end_date=(monday + timedelta(days=6)).date(), is_feature=True
+            )
+        for d in range(7):
+            at = monday + timedelta(days=d)
+            qty = round(WEEKLY[d] * 3 * (lift if promoted else 1.0))
+            price = Decimal("7.00") if promoted else Decimal("10.00")
+            order = factories.OrderFactory(channel=channel, customer=None, placed_at=at)
+            factories.OrderLineFactory(
+                order=order, line_number=1, product=product, quantity=qty, unit_price=price, placed_at=at
+            )
+
+
+@pytest.mark.django_db
+def test_a_planned_promotion_raises_the_forecast_of_its_week():
+    # Given a product whose history sells three times as much in its promoted weeks,
+    product = factories.ProductFactory(sku="PROMO", list_price=Decimal("10.00"))
+    _promoted_history(product)
+    # and a promotion planned for the second forecast week (Monday 12 to Sunday 18 December).
+    factories.PromotionFactory(product=product, start_date=date(2011, 12, 12), end_date=date(2011, 12, 18),
+                               is_feature=True)  # fmt: skip
+
+    # When the app forecasts it,
+    run = services.forecast_run_create(freq="D", horizon=14)
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+    services.forecast_run_activate(run_id=run.pk)
+
+    # then the promoted week is forecast well above the unpromoted one before it, as the history says.
+    rows = list(Forecast.objects.filter(run=run, product=product).order_by("date"))
+    plain, promoted = sum(r.q50 for r in rows[:7]), sum(r.q50 for r in rows[7:])
+    regular_week = 3 * sum(WEEKLY)
+    assert str(rows[7].date) == "2011-12-12"
+    assert plain == pytest.approx(regular_week, rel=0.3)
+    assert promoted > 2.0 * plain, (plain, promoted, rows[0].model)
+    chosen = SeriesBacktest.objects.get(run=run, chosen=True)
+    assert chosen.explanation["promo_feature_lift"] > 1.0  # the history's lift (3x = +200%) is named
