@@ -87,6 +87,13 @@ class SeriesBacktest(models.Model):
     pinball = models.FloatField(_("pinball loss"), null=True)
     coverage = models.FloatField(_("10–90 coverage"), null=True)
     explanation = models.JSONField(_("explanation"), default=dict, blank=True)
+    # Only on the chosen row: {"dates": [...], "actual": [...], "q10": [...], "q50": [...], "q90": [...]}.
+    last_origin = models.JSONField(
+        _("last backtest origin"),
+        default=dict,
+        blank=True,
+        help_text=_("What the chosen model forecast, from the last backtest origin, for periods it had not seen."),
+    )
 
     class Meta:
         verbose_name = _("series backtest")

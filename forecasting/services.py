@@ -106,6 +106,7 @@ def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
         result = forecast(history, future, _config(run), attributes=product_attributes(list(skus)))
         forecasts = _forecast_rows(run, result.forecast, skus, result.explanations)
         backtests = _backtest_rows(run, result.metrics, result.chosen, result.explanations, skus)
+        _attach_last_origin(backtests, result.backtest, skus)
     with transaction.atomic():
         Forecast.objects.filter(run=run, product_id__in=product_ids).delete()
         SeriesBacktest.objects.filter(run=run, product_id__in=product_ids).delete()
@@ -200,6 +201,21 @@ def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, 
             )
         )
     return rows
+
+
+def _attach_last_origin(backtests: list[SeriesBacktest], frame: pd.DataFrame | None, skus: dict[str, int]) -> None:
+    """Store each chosen row's last-origin backtest forecast compactly (lists of dates and rounded values)."""
+    if frame is None or frame.empty:
+        return
+    chosen = {(b.product_id, b.model): b for b in backtests if b.chosen}
+    for (sid, model), part in frame.sort_values("date").groupby(["series_id", "model"], sort=False):
+        row = chosen.get((skus.get(str(sid)), str(model)))
+        if row is None:
+            continue
+        row.last_origin = {
+            "dates": [d.date().isoformat() for d in pd.to_datetime(part["date"])],
+            **{c: [round(float(v), 2) for v in part[c]] for c in ("actual", "q10", "q50", "q90")},
+        }
 
 
 def forecast_run_activate(*, run_id: int) -> ForecastRun:

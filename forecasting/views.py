@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 from django.contrib import messages
@@ -14,14 +14,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from retailai.commerce.models import Product
-from retailai.core.charts import PALETTE, Band, Line, bar_chart, time_chart
+from retailai.core.charts import PALETTE, Band, Line, Span, bar_chart, time_chart
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
 from . import services
 from .engine.series import demand_from_lines
 from .models import ForecastRun, SeriesBacktest
-from .selectors import active_run, order_lines_frame, product_backtests, product_forecast
+from .selectors import active_run, order_lines_frame, product_backtests, product_forecast, product_promotions
 
 PAGE_ROLES = (Role.STAFF, Role.BUYER)
 
@@ -111,16 +111,59 @@ def product_forecast_page(request, sku: str):
         start = end - pd.Timedelta(days=120 if freq == "D" else 364)
         demand = demand[demand["date"] >= start]
         history_points = [(d.date(), float(q)) for d, q in zip(demand["date"], demand["quantity"], strict=True)]
+    chosen = next((b for b in backtests if b.chosen), None)
+    overlay = (chosen.last_origin if chosen else None) or {}
+    backtest_points = [
+        (date.fromisoformat(d), lo, mid, hi)
+        for d, lo, mid, hi in zip(
+            overlay.get("dates", []),
+            overlay.get("q10", []),
+            overlay.get("q50", []),
+            overlay.get("q90", []),
+            strict=False,
+        )
+    ]
+    span_start = history_points[0][0] if history_points else (rows[0].date if rows else None)
+    span_end = rows[-1].date if rows else (history_points[-1][0] if history_points else None)
+    promotions = product_promotions(product=product, start=span_start, end=span_end) if span_start else []
+    period = timedelta(days=7 if freq == "W" else 1)
+    markers = []
+    if backtest_points:
+        markers.append((backtest_points[0][0], _("backtest origin")))
+    if rows:
+        markers.append((rows[0].date, _("forecast starts")))
     chart = time_chart(
         [
-            Line(_("Actual demand"), history_points, color=PALETTE[7]),
-            Line(_("Forecast (median)"), [(r.date, r.q50) for r in rows], color=PALETTE[0]),
+            Line(_("Actual demand"), history_points, color=PALETTE[7], key="actual"),
+            Line(_("Forecast (median)"), [(r.date, r.q50) for r in rows], color=PALETTE[0], key="forecast"),
+            Line(
+                _("Backtest forecast (median)"),
+                [(d, mid) for d, _lo, mid, _hi in backtest_points],
+                color=PALETTE[1],
+                dashed=True,
+                key="backtest",
+            ),
         ],
-        [Band(_("P10–P90 interval"), [(r.date, r.q10, r.q90) for r in rows], color=PALETTE[0])],
-        markers=[(rows[0].date - timedelta(days=0), _("forecast starts"))] if rows else [],
+        [
+            Band(_("P10–P90 interval"), [(r.date, r.q10, r.q90) for r in rows], color=PALETTE[0], key="forecast-band"),
+            Band(
+                _("Backtest P10–P90"),
+                [(d, lo, hi) for d, lo, _mid, hi in backtest_points],
+                color=PALETTE[1],
+                key="backtest-band",
+                opacity=0.12,
+            ),
+        ],
+        spans=[
+            Span(
+                _("Promotion"),
+                [(p.start_date, max(p.end_date + timedelta(days=1), p.start_date + period)) for p in promotions],
+                key="promotion",
+            )
+        ],
+        markers=markers,
         y_label=_("Units per period"),
     )
-    chosen = next((b for b in backtests if b.chosen), None)
     drivers = [
         (key.replace("_", " ").capitalize(), value)
         for key, value in (chosen.explanation if chosen else {}).items()
@@ -140,5 +183,7 @@ def product_forecast_page(request, sku: str):
             "has_history": bool(history_points),
             "freq": freq,
             "total_median": sum(r.q50 for r in rows),
+            "promotions": promotions,
+            "has_backtest": bool(backtest_points),
         },
     )

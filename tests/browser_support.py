@@ -1,11 +1,12 @@
 """Headless Chromium for the browser tests: where it lives and how tests are marked."""
 
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "var" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("RETAILAI_SCREENSHOTS", ROOT / "var" / "screenshots"))
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PASSWORD = "pass-word-123"  # the factories' password

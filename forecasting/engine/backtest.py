@@ -191,6 +191,41 @@ def interval_quantiles(point: np.ndarray, resid: np.ndarray, quantiles: tuple[fl
     return np.sort(np.clip(out, 0.0, None), axis=-1)
 
 
+def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
+    """Each series' chosen model at the last backtest origin: what it forecast for periods it had not seen.
+
+    Returns ``series_id, date, actual, q10, q50, q90, model``; the band comes from the residuals of the other
+    origins (as scored), so it is out of sample too. Series whose chosen model was not backtested are absent.
+    """
+    columns = ["series_id", "date", "actual", "q10", "q50", "q90", "model"]
+    if not bt.cuts:
+        return pd.DataFrame(columns=columns)
+    c, h = bt.cuts[-1], bt.actuals.shape[2]
+    pick = chosen.reindex(ids).astype(object).to_numpy()
+    parts = []
+    for name in sorted(set(pick) & set(bt.points)):
+        rows = np.flatnonzero(pick == name)
+        pts = bt.points[name][:, rows]
+        q = loo_quantiles(pts, bt.actuals[:, rows] - pts, CORE_QUANTILES, bt.spread.get(name, 1.0))[-1]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "series_id": np.repeat(ids[rows], h),
+                    "date": pd.to_datetime(dates[rows, c : c + h].ravel()),
+                    "actual": bt.actuals[-1, rows].ravel(),
+                    "q10": q[..., 0].ravel(),
+                    "q50": q[..., 1].ravel(),
+                    "q90": q[..., 2].ravel(),
+                    "model": name,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    return out[out["actual"].notna()].reset_index(drop=True)
+
+
 __all__ = [
     "SEASON",
     "BacktestResult",
@@ -198,6 +233,7 @@ __all__ = [
     "calibrate_spread",
     "choose_models",
     "interval_quantiles",
+    "last_origin_frame",
     "origin_cuts",
     "run_backtest",
     "score_backtest",

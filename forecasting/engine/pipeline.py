@@ -14,6 +14,7 @@ from forecasting.engine.backtest import (
     BacktestResult,
     choose_models,
     interval_quantiles,
+    last_origin_frame,
     run_backtest,
     score_backtest,
     series_metrics,
@@ -73,6 +74,7 @@ class ForecastResult:
     spreads: dict[str, float]
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
+    backtest: pd.DataFrame | None = None  # the chosen models at the last backtest origin (for charts)
 
 
 def quantile_column(q: float) -> str:
@@ -194,6 +196,7 @@ def _forecast(
         explanations=expl,
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
+        backtest=last_origin_frame(bt, panel.dates, panel.ids, chosen),
     )
     if y_hold is not None:
         result.candidates = {k: _frame(panel, v, qs, config.quantiles, None) for k, v in cubes.items()}

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from forecasting import services
@@ -178,11 +179,13 @@ def test_forecast_api_scopes_supplier_partners_to_their_products(api_as, persona
     assert api_as(None).get("/api/forecasts/").status_code == 401
 
 
-def _promoted_history(product, *, weeks: int = 24, every: int = 4, lift: float = 3.0):
+def _promoted_history(product, *, weeks: int = 24, every: int = 4, lift: float = 3.0, noisy: bool = False):
     """Weekly-patterned daily sales ending on Sunday 2011-12-04, with a 30%-off week every `every` weeks.
 
     Promoted weeks sell `lift` times as much at 70% of the price; each one is recorded as a Promotion.
+    `noisy` draws each day's sales from a Poisson distribution around that pattern (seeded).
     """
+    rng = np.random.default_rng(7)
     channel = factories.ChannelFactory(code="web")
     first_monday = datetime(2011, 12, 5, 12, 0, tzinfo=LONDON) - timedelta(weeks=weeks)
     for week in range(weeks):
@@ -194,7 +197,8 @@ def _promoted_history(product, *, weeks: int = 24, every: int = 4, lift: float =
             )
         for d in range(7):
             at = monday + timedelta(days=d)
-            qty = round(WEEKLY[d] * 3 * (lift if promoted else 1.0))
+            mean = WEEKLY[d] * 3 * (lift if promoted else 1.0)
+            qty = max(int(rng.poisson(mean)), 1) if noisy else round(mean)
             price = Decimal("7.00") if promoted else Decimal("10.00")
             order = factories.OrderFactory(channel=channel, customer=None, placed_at=at)
             factories.OrderLineFactory(

@@ -1,44 +1,111 @@
-"""A buyer opens the forecast pages in headless Chromium: a product with history and one without."""
+"""A buyer opens the forecast pages in headless Chromium: a product with history and promotions, one without."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 
 from forecasting import services
 from tests import factories
 from tests.browser_support import BROWSER_MARKS
-from tests.forecasting.test_app_runs import _history
+from tests.forecasting.test_app_runs import _promoted_history
 
 pytestmark = BROWSER_MARKS
 
+# Bounding boxes (in SVG units) of the chart's parts, read in the browser after layout.
+BOXES_JS = """
+const svg = document.querySelector('svg.chart');
+const view = svg.viewBox.baseVal;
+const box = el => { const b = el.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+return {
+  view: [view.x, view.y, view.x + view.width, view.y + view.height],
+  legend: Array.from(svg.querySelectorAll('.chart-legend text')).map(el => {
+    const b = el.getBBox(); const m = el.parentNode.transform.baseVal.consolidate().matrix;
+    return [b.x + m.e, b.y + m.f, b.x + b.width + m.e, b.y + b.height + m.f];
+  }),
+  markers: Array.from(svg.querySelectorAll('text')).filter(t => t.previousSibling &&
+    t.previousSibling.classList && t.previousSibling.classList.contains('chart-marker')).map(box),
+};
+"""
 
-@pytest.mark.django_db(transaction=True)
-def test_product_forecast_chart_with_and_without_history(ui, personas):
-    cat = factories.CategoryFactory(name="Candles")
-    product = factories.ProductFactory(sku="85123A", name="WHITE HANGING HEART T-LIGHT HOLDER", category=cat)
-    factories.ProductFactory(sku="NEW-1", name="Brand new lantern", category=cat)
-    _history([product], days=120)
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _inside(inner, outer) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
+
+
+def _forecast_all():
     run = services.forecast_run_create(freq="D", horizon=21)
     for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
         services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
     services.forecast_run_activate(run_id=run.pk)
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_product_forecast_chart_with_backtest_and_promotions_and_without_history(ui, personas):
+    cat = factories.CategoryFactory(name="Candles")
+    product = factories.ProductFactory(sku="85123A", name="WHITE HANGING HEART T-LIGHT HOLDER", category=cat)
+    factories.ProductFactory(sku="NEW-1", name="Brand new lantern", category=cat)
+    _promoted_history(product, noisy=True)
+    factories.PromotionFactory(code="XMAS", name="Christmas lights", product=product, start_date=date(2011, 12, 12),
+                               end_date=date(2011, 12, 18), is_feature=True)  # fmt: skip
+    _forecast_all()
 
     ui.login("buyer")
     ui.open("/forecasts/product/85123A/")
     chart = ui.wait_for("svg.chart")
     assert chart.size["width"] > 600
-    assert len(ui.find_all("svg.chart polyline")) == 2  # actual demand and the forecast median
-    assert len(ui.find_all("svg.chart polygon")) == 1  # the P10–P90 band
-    assert "Model chosen" in ui.driver.page_source
-    assert len(ui.find_all("table.data tbody tr")) >= 21
+    assert len(ui.find_all("svg.chart polyline.actual")) == 1
+    assert len(ui.find_all("svg.chart polyline.forecast")) == 1
+    assert len(ui.find_all("svg.chart polygon.forecast-band")) == 1
+    # The last backtest origin's median and band, drawn over the history the model had not seen.
+    assert len(ui.find_all("svg.chart polyline.backtest")) == 1
+    assert len(ui.find_all("svg.chart polygon.backtest-band")) == 1
+    # The five past promotions inside the 120 days shown (every fourth week) and the planned one.
+    assert len(ui.find_all("svg.chart rect.chart-span.promotion")) == 6
+    source = ui.driver.page_source
+    for label in ("Actual demand", "Forecast (median)", "Backtest forecast (median)", "Backtest P10–P90",
+                  "Promotion", "backtest origin", "forecast starts"):  # fmt: skip
+        assert label in source
+    assert "Christmas lights" in ui.find("table.promotions").text
+    boxes = ui.driver.execute_script(BOXES_JS)
+    assert len(boxes["legend"]) == 6 and len(boxes["markers"]) == 2
+    assert all(_inside(b, boxes["view"]) for b in boxes["legend"] + boxes["markers"]), boxes
+    legend_and_markers = boxes["legend"] + boxes["markers"]
+    for i, a in enumerate(legend_and_markers):
+        for b in legend_and_markers[i + 1 :]:
+            assert not _overlap(a, b), (a, b)
     ui.shot("forecast-product")
 
     ui.open("/forecasts/product/NEW-1/")
     ui.wait_for("h1")
     assert "no sales history and no forecast yet" in ui.driver.page_source
     assert ui.find_all("svg.chart") == []
+    ui.shot("forecast-product-no-history")
 
     ui.open("/forecasts/")
     ui.wait_for("h1")
     assert "Median WAPE by category" in ui.driver.page_source
     ui.shot("forecast-dashboard")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_product_forecast_chart_without_backtest_or_promotions(ui, personas):
+    from tests.forecasting.test_app_runs import _history
+
+    product = factories.ProductFactory(sku="PLAIN", name="Plain mug")
+    _history([product], days=120)
+    _forecast_all()
+
+    ui.login("buyer")
+    ui.open("/forecasts/product/PLAIN/")
+    ui.wait_for("svg.chart")
+    assert ui.find_all("svg.chart rect.chart-span") == []
+    assert "Promotion" not in ui.find("svg.chart").get_attribute("innerHTML")
+    assert ui.find_all("table.promotions") == []
+    ui.shot("forecast-product-plain")
