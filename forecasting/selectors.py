@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 from django.db.models import QuerySet
@@ -118,3 +120,57 @@ def product_backtests(*, product: Product, run: ForecastRun | None) -> list[Seri
     if run is None:
         return []
     return list(SeriesBacktest.objects.filter(run=run, product=product).order_by("-chosen", "wape"))
+
+
+@dataclass
+class RunAccuracy:
+    """Backtest accuracy of a run's chosen models: overall, by category, the model mix and the hardest series."""
+
+    series: int = 0
+    wape_median: float | None = None
+    bias_median: float | None = None
+    coverage_mean: float | None = None
+    by_category: list[dict] = field(default_factory=list)
+    model_mix: list[tuple[str, int]] = field(default_factory=list)
+    hardest: list[dict] = field(default_factory=list)
+
+
+def _finite(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def run_accuracy(run: ForecastRun, *, uncategorised: str = "—", hardest: int = 15) -> RunAccuracy:
+    """WAPE, bias and 10–90 coverage of the chosen model of every series in a run, overall and by category."""
+    chosen = pd.DataFrame.from_records(
+        SeriesBacktest.objects.filter(run=run, chosen=True).values(
+            "product__sku", "product__name", "product__category__name", "model", "wape", "bias", "coverage"
+        ),
+        columns=["product__sku", "product__name", "product__category__name", "model", "wape", "bias", "coverage"],
+    )
+    if chosen.empty:
+        return RunAccuracy()
+    chosen["product__category__name"] = chosen["product__category__name"].fillna(uncategorised)
+    for c in ("wape", "bias", "coverage"):
+        chosen[c] = pd.to_numeric(chosen[c], errors="coerce")
+    groups = chosen.groupby("product__category__name")
+    by_cat = pd.DataFrame(
+        {
+            "series": groups.size(),
+            "wape": groups["wape"].median(),
+            "bias": groups["bias"].median(),
+            "coverage": groups["coverage"].mean(),
+            "top_model": groups["model"].agg(lambda m: m.value_counts().index[0]),
+        }
+    ).sort_values(["wape", "series"], ascending=[True, False], na_position="last")
+    return RunAccuracy(
+        series=len(chosen),
+        wape_median=_finite(chosen["wape"].median()),
+        bias_median=_finite(chosen["bias"].median()),
+        coverage_mean=_finite(chosen["coverage"].mean()),
+        by_category=[
+            {"category": str(name), **{k: (_finite(v) if k != "top_model" else v) for k, v in row.items()}}
+            for name, row in by_cat.iterrows()
+        ],
+        model_mix=[(str(k), int(v)) for k, v in chosen["model"].value_counts().items()],
+        hardest=chosen.sort_values("wape", ascending=False, na_position="last").head(hardest).to_dict("records"),
+    )

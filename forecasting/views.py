@@ -20,8 +20,15 @@ from retailai.core.roles import has_role
 
 from . import services
 from .engine.series import demand_from_lines
-from .models import ForecastRun, SeriesBacktest
-from .selectors import active_run, order_lines_frame, product_backtests, product_forecast, product_promotions
+from .models import ForecastRun
+from .selectors import (
+    active_run,
+    order_lines_frame,
+    product_backtests,
+    product_forecast,
+    product_promotions,
+    run_accuracy,
+)
 
 PAGE_ROLES = (Role.STAFF, Role.BUYER)
 
@@ -33,36 +40,35 @@ def _require(request, *roles):
 
 @login_required
 def run_dashboard(request):
-    """The active run's accuracy (WAPE by category, bias, coverage, model mix) and the latest runs."""
+    """A run's backtest accuracy (WAPE, bias and coverage overall and by category, model mix) and the latest runs.
+
+    The active run by default; ``?run=<id>`` shows an earlier or newer run (linked from the admin).
+    """
     _require(request, *PAGE_ROLES)
     freq = request.GET.get("freq", "D") if request.GET.get("freq") in {"D", "W"} else "D"
-    run = active_run(freq)
+    run_id = request.GET.get("run", "")
+    if run_id.isdigit():
+        run = get_object_or_404(ForecastRun.objects.select_related("job"), pk=int(run_id))
+        freq = run.freq
+    else:
+        run = active_run(freq)
     category_chart = mix_chart = None
-    worst = []
-    if run is not None:
-        chosen = pd.DataFrame.from_records(
-            SeriesBacktest.objects.filter(run=run, chosen=True).values(
-                "product__sku", "product__name", "product__category__name", "model", "wape", "bias", "coverage"
-            )
-        )
-        if not chosen.empty:
-            chosen["product__category__name"] = chosen["product__category__name"].fillna(_("Uncategorised"))
-            by_cat = chosen.groupby("product__category__name")["wape"].median().sort_values()
-            category_chart = bar_chart([(str(k), float(v)) for k, v in by_cat.items()])
-            mix = chosen["model"].value_counts()
-            mix_chart = bar_chart([(str(k), float(v)) for k, v in mix.items()], value_format="{:.0f}", color=PALETTE[2])
-            worst = chosen.sort_values("wape", ascending=False).head(15).to_dict("records")
+    accuracy = run_accuracy(run, uncategorised=_("Uncategorised")) if run is not None else None
+    if accuracy is not None and accuracy.series:
+        category_chart = bar_chart([(r["category"], r["wape"] or 0.0) for r in accuracy.by_category])
+        mix_chart = bar_chart([(k, float(v)) for k, v in accuracy.model_mix], value_format="{:.0f}", color=PALETTE[2])
     runs = ForecastRun.objects.select_related("job", "job__created_by").order_by("-pk")[:10]
     return render(
         request,
         "forecasting/run_dashboard.html",
         {
             "run": run,
+            "accuracy": accuracy,
             "freq": freq,
             "runs": runs,
             "category_chart": category_chart,
             "mix_chart": mix_chart,
-            "worst": worst,
+            "worst": accuracy.hardest if accuracy else [],
             "can_run": has_role(request.user, Role.STAFF),
             "query": request.GET.get("q", ""),
             "matches": _product_matches(request.GET.get("q", "")),

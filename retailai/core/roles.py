@@ -11,10 +11,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     Role.STAFF: {
         "commerce": ("view", "add", "change", "delete"),
         "inventory": ("view", "add", "change", "delete"),
+        "forecasting": ("view",),  # runs, forecasts and backtests are written by the pipeline only
         "core": ("view",),
         "authtoken": ("view", "add", "delete"),
     },
-    Role.BUYER: {"commerce": ("view",), "inventory": ("view",), "core": ("view",)},
+    Role.BUYER: {"commerce": ("view",), "inventory": ("view",), "forecasting": ("view",), "core": ("view",)},
     Role.MARKETER: {"commerce": ("view",), "inventory": ("view",), "core": ("view",)},
     Role.PARTNER: {},
 }

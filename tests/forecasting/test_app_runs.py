@@ -146,6 +146,13 @@ def test_pages_render_with_and_without_history_and_check_roles(client, personas)
     dashboard = client.get("/forecasts/")
     assert dashboard.status_code == 200 and b"Median WAPE by category" in dashboard.content
     assert b"Run forecast now" not in dashboard.content  # buyers look; staff start runs
+    chosen = SeriesBacktest.objects.get(run=run, chosen=True)
+    by_category = dashboard.context["accuracy"].by_category
+    assert by_category == [
+        {"category": with_history.category.name, "series": 1, "wape": pytest.approx(chosen.wape),
+         "bias": pytest.approx(chosen.bias), "coverage": pytest.approx(chosen.coverage), "top_model": chosen.model}
+    ]  # fmt: skip
+    assert b'class="data by-category"' in dashboard.content
 
     for who in ("marketer", "channel_partner", "outsider"):
         client.force_login(personas[who])
@@ -154,6 +161,51 @@ def test_pages_render_with_and_without_history_and_check_roles(client, personas)
     client.force_login(personas["buyer"])
     assert client.post("/forecasts/run-now/").status_code == 403
     assert ForecastRun.objects.count() == 1
+    assert client.get("/forecasts/", {"run": run.pk + 99}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_an_earlier_run_and_the_charts_are_reachable_from_the_admin(client, personas):
+    product = factories.ProductFactory(sku="HIST")
+    _history([product], days=60)
+    runs = []
+    for _ in range(2):
+        run = services.forecast_run_create(freq="D", horizon=7)
+        for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+            services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+        runs.append(services.forecast_run_activate(run_id=run.pk))
+
+    client.force_login(personas["staff"])
+    listing = client.get("/admin/forecasting/forecastrun/")
+    assert listing.status_code == 200
+    assert f'href="/forecasts/?run={runs[0].pk}"'.encode() in listing.content
+    backtests = client.get("/admin/forecasting/seriesbacktest/")
+    assert b'href="/forecasts/product/HIST/?freq=D"' in backtests.content
+
+    earlier = client.get("/forecasts/", {"run": runs[0].pk})
+    assert earlier.status_code == 200
+    assert earlier.context["run"].pk == runs[0].pk
+    assert b"which is not the run buyers see" in earlier.content
+    assert earlier.context["accuracy"].series == 1
+    assert b"which is not the run buyers see" not in client.get("/forecasts/").content
+
+
+@pytest.mark.django_db
+def test_the_chosen_backtest_keeps_its_last_origin_forecast_for_the_chart():
+    product = factories.ProductFactory(sku="WEEKLY")
+    _history([product], days=70)
+    run = services.forecast_run_create(freq="D", horizon=7)
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+
+    chosen = SeriesBacktest.objects.get(run=run, chosen=True)
+    others = SeriesBacktest.objects.filter(run=run, chosen=False)
+    overlay = chosen.last_origin
+    # The last origin forecasts the final horizon of the history (Monday 28 Nov to Sunday 4 Dec), unseen.
+    assert overlay["dates"] == [f"2011-11-{d}" for d in range(28, 31)] + [f"2011-12-0{d}" for d in range(1, 5)]
+    assert overlay["actual"] == [float(q) for q in WEEKLY]
+    assert all(lo <= mid <= hi for lo, mid, hi in zip(overlay["q10"], overlay["q50"], overlay["q90"], strict=True))
+    assert all(o.last_origin == {} for o in others)
 
 
 @pytest.mark.django_db
@@ -175,6 +227,19 @@ def test_forecast_api_scopes_supplier_partners_to_their_products(api_as, persona
     assert as_supplier.json()["count"] == 7
     assert as_buyer.status_code == 200 and as_buyer.json()["count"] == 7
     assert api_as(personas["channel_partner"]).get("/api/forecasts/").status_code == 403
+    # Filtering or fetching by id never reaches another supplier's product.
+    supplier_api = api_as(personas["supplier_partner"])
+    assert supplier_api.get("/api/forecasts/", {"sku": "OTHER"}).json()["count"] == 0
+    other_id = Forecast.objects.filter(product=other).values_list("pk", flat=True).first()
+    mine_id = Forecast.objects.filter(product=mine).values_list("pk", flat=True).first()
+    assert supplier_api.get(f"/api/forecasts/{other_id}/").status_code == 404
+    assert supplier_api.get(f"/api/forecasts/{mine_id}/").json()["sku"] == "MINE"
+    # By product, location and date range: the first forecast week starts on Monday 5 December.
+    window = {"sku": "MINE", "location": "", "date_from": "2011-12-06", "date_to": "2011-12-08"}
+    dated = supplier_api.get("/api/forecasts/", window).json()
+    assert [row["date"] for row in dated["results"]] == ["2011-12-06", "2011-12-07", "2011-12-08"]
+    assert supplier_api.get("/api/forecasts/", {"location": "STORE-9"}).json()["count"] == 0
+    assert api_as(personas["buyer"]).get("/api/forecasts/", {"date_to": "not-a-date"}).status_code == 400
     assert api_as(personas["outsider"]).get("/api/forecasts/").status_code == 403
     assert api_as(None).get("/api/forecasts/").status_code == 401
 
