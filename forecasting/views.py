@@ -100,6 +100,27 @@ def run_now(request):
     return redirect("forecasting:run-dashboard")
 
 
+def _driver_labels() -> dict[str, str]:
+    """Readable names of the engine's demand drivers (those of the promotion and price covariates of the app)."""
+    return {
+        "promo_feature_lift": _("Sales lift in feature/ad promotions"),
+        "promo_display_lift": _("Sales lift in display promotions"),
+        "promo_tpr_lift": _("Sales lift in price-cut promotions"),
+        "price_elasticity": _("Price elasticity"),
+    }
+
+
+def _driver(key: str, value) -> tuple[str, object]:
+    """A driver's label and shown value: lifts as signed percentages, driver names as their labels."""
+    labels = _driver_labels()
+    label = labels.get(key, key.replace("_", " ").capitalize())
+    if key.endswith("_lift") and isinstance(value, (int, float)):
+        return label, f"{value * 100:+.0f}%"
+    if key == "top_driver" and isinstance(value, str):
+        return label, labels.get(value, value.replace("_", " "))
+    return label, value
+
+
 @login_required
 def product_forecast_page(request, sku: str):
     """History, forecast median with its 10–90 band, the backtest scores of every candidate and the drivers."""
@@ -171,7 +192,7 @@ def product_forecast_page(request, sku: str):
         y_label=_("Units per period"),
     )
     drivers = [
-        (key.replace("_", " ").capitalize(), value)
+        _driver(key, value)
         for key, value in (chosen.explanation if chosen else {}).items()
         if key not in {"series_id", "model"} and not key.startswith("backtest_")
     ]

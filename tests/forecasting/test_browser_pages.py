@@ -73,6 +73,8 @@ def test_product_forecast_chart_with_backtest_and_promotions_and_without_history
                   "Promotion", "backtest origin", "forecast starts"):  # fmt: skip
         assert label in source
     assert "Christmas lights" in ui.find("table.promotions").text
+    drivers = ui.find("table.kv").text
+    assert "Sales lift in feature/ad promotions" in drivers and "Price elasticity" in drivers
     boxes = ui.driver.execute_script(BOXES_JS)
     assert len(boxes["legend"]) == 6 and len(boxes["markers"]) == 2
     assert all(_inside(b, boxes["view"]) for b in boxes["legend"] + boxes["markers"]), boxes
@@ -81,6 +83,8 @@ def test_product_forecast_chart_with_backtest_and_promotions_and_without_history
         for b in legend_and_markers[i + 1 :]:
             assert not _overlap(a, b), (a, b)
     ui.shot("forecast-product")
+    ui.driver.execute_script("document.querySelector('table.promotions').scrollIntoView()")
+    ui.shot("forecast-product-promotions")
 
     ui.open("/forecasts/product/NEW-1/")
     ui.wait_for("h1")
@@ -91,7 +95,10 @@ def test_product_forecast_chart_with_backtest_and_promotions_and_without_history
     ui.open("/forecasts/")
     ui.wait_for("h1")
     assert "Median WAPE by category" in ui.driver.page_source
+    assert "Candles" in ui.find("table.by-category").text
     ui.shot("forecast-dashboard")
+    ui.driver.execute_script("document.querySelector('table.by-category').scrollIntoView()")
+    ui.shot("forecast-dashboard-categories")
 
 
 @pytest.mark.django_db(transaction=True)
