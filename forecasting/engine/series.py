@@ -202,8 +202,9 @@ def with_known_covariates(
 
     Returns ``(history, future)``: the history with the covariate columns, and ``series_id, date`` plus the
     same columns for the `horizon` periods after each series' end (None when no covariate is informative).
-    A price holds until it changes; where no sale shows it, the neighbouring periods' price is used. The
-    future price is the regular price (the last one seen outside promotions) less the planned discount.
+    In the history a price holds until it changes; where no sale shows it, the neighbouring periods' price is
+    used. The future price is the regular price (90th percentile of the history's prices) less the planned
+    discount.
     Covariates that never vary, in the history or the horizon, are left out: they cannot move a forecast.
     """
     base = history[["series_id", "date", "quantity"]].copy()
@@ -217,10 +218,12 @@ def with_known_covariates(
         covs.loc[covs.index[:n_hist], "price"] = hist_price.groupby(covs["series_id"].iloc[:n_hist]).transform(
             lambda s: s.ffill().bfill()
         )
+        # The regular price is the one the engine's price features measure discounts from (the 90th percentile
+        # of the history's prices), so an unpromoted future period reads as "regular price, no discount". A
+        # carried-forward last price made recent price drift look like a discount and over-forecast on real
+        # promotion data (Dominick's orange juice: holdout WAPE 0.51 against 0.44).
         hist = covs.iloc[:n_hist]
-        unpromoted = hist[(hist["promo_depth"] <= 0) & hist["price"].notna()]
-        regular = unpromoted.groupby("series_id")["price"].last()
-        regular = regular.combine_first(hist.dropna(subset=["price"]).groupby("series_id")["price"].last())
+        regular = hist[hist["price"] > 0].groupby("series_id")["price"].quantile(0.9)
         fut = covs.iloc[n_hist:]
         covs.loc[fut.index, "price"] = fut["series_id"].map(regular).to_numpy() * (1.0 - fut["promo_depth"].to_numpy())
         covs["price"] = covs["price"].fillna(0.0)
