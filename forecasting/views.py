@@ -184,8 +184,9 @@ def product_forecast_page(request, sku: str):
         spans=[
             Span(
                 _("Promotion"),
-                [(p.start_date, max(p.end_date + timedelta(days=1), p.start_date + period)) for p in promotions],
+                [(p.start_date, p.end_date + timedelta(days=1)) for p in promotions],
                 key="promotion",
+                offset_days=-period.days / 2,
             )
         ],
         markers=markers,

@@ -43,6 +43,8 @@ class Span:
     color: str = "#eab308"
     key: str = ""
     opacity: float = 0.16
+    # Points mark the start of their period; shifting spans back half a period centres them on those points.
+    offset_days: float = 0.0
 
 
 def _nice_max(value: float) -> float:
@@ -111,8 +113,11 @@ def time_chart(
     y_max = _nice_max(max(ys) if ys else 1.0)
     span = max(x1 - x0, 1)
 
+    def sx_day(day: float) -> float:
+        return left + (min(max(day, x0), x1) - x0) / span * (width - left - right)
+
     def sx(d: date) -> float:
-        return left + (min(max(d.toordinal(), x0), x1) - x0) / span * (width - left - right)
+        return sx_day(d.toordinal())
 
     def sy(v: float) -> float:
         return top + (1 - v / y_max) * (bottom - top)
@@ -125,9 +130,10 @@ def time_chart(
         parts.append(f"<title>{escape(y_label)}</title>")
     for item in spans:
         for a, b in item.ranges:
-            if b.toordinal() <= x0 or a.toordinal() > x1:
+            da, db = a.toordinal() + item.offset_days, b.toordinal() + item.offset_days
+            if db <= x0 or da > x1:
                 continue
-            xa, xb = sx(a), sx(b)
+            xa, xb = sx_day(da), sx_day(db)
             parts.append(
                 f'<rect class="chart-span {escape(item.key)}" x="{xa:.1f}" y="{top}" width="{max(xb - xa, 1.5):.1f}" '
                 f'height="{bottom - top}" fill="{item.color}" fill-opacity="{item.opacity}"/>'
