@@ -165,3 +165,27 @@ def test_promotion_api_is_for_the_retailers_roles(catalogue, csv_file, run_comma
         assert api_as(personas[who]).get("/api/promotions/").status_code == 403
     assert api_as(None).get("/api/promotions/").status_code == 401
     assert api_as(personas["staff"]).post("/api/promotions/", {}).status_code == 405
+
+
+def test_staff_find_promotions_in_the_admin_with_a_link_to_the_forecast_chart(catalogue, csv_file, run_command, client,
+                                                                              personas):  # fmt: skip
+    run_command("import_promotions", csv_file("promotions.csv", PROMOTIONS))
+    easter = Promotion.objects.get(code="EASTER")
+    client.force_login(personas["staff"])
+
+    listing = client.get("/admin/commerce/promotion/", {"q": "TEA-1"})
+    detail = client.get(f"/admin/commerce/promotion/{easter.pk}/change/")
+
+    assert listing.status_code == 200 and b"EASTER" in listing.content and b"SPRING" in listing.content
+    assert detail.status_code == 200
+    assert b'href="/forecasts/product/TEA-1/"' in detail.content
+
+
+def test_promotions_are_in_the_api_schema(personas, api_as):
+    schema = api_as(personas["staff"]).get("/api/schema/", {"format": "json"}).json()
+
+    listing = schema["paths"]["/api/promotions/"]["get"]
+    assert {"sku", "promotion_id", "channel", "location", "date_from", "date_to"} <= {
+        p["name"] for p in listing["parameters"]
+    }
+    assert "post" not in schema["paths"]["/api/promotions/"]
