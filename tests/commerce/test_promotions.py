@@ -189,3 +189,17 @@ def test_promotions_are_in_the_api_schema(personas, api_as):
         p["name"] for p in listing["parameters"]
     }
     assert "post" not in schema["paths"]["/api/promotions/"]
+
+
+@pytest.mark.parametrize("rows", [3, 30])
+def test_promotion_list_query_count_is_constant(personas, api_as, django_assert_num_queries, rows):
+    for _ in range(rows):
+        factories.PromotionFactory(channel=personas["channel_partner"].channel_partner.channel,
+                                   start_date=date(2024, 1, 1), end_date=date(2024, 1, 7))  # fmt: skip
+    client = api_as(personas["buyer"])
+
+    # token + user, roles, count, page (products and channels joined)
+    with django_assert_num_queries(4):
+        response = client.get("/api/promotions/")
+
+    assert response.json()["count"] == rows

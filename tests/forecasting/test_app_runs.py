@@ -295,3 +295,24 @@ def test_a_planned_promotion_raises_the_forecast_of_its_week():
     assert promoted > 2.0 * plain, (plain, promoted, rows[0].model)
     chosen = SeriesBacktest.objects.get(run=run, chosen=True)
     assert chosen.explanation["promo_feature_lift"] > 1.0  # the history's lift (3x = +200%) is named
+
+
+@pytest.mark.django_db
+def test_a_planned_promotion_raises_the_weekly_forecast_too():
+    product = factories.ProductFactory(sku="PROMO-W", list_price=Decimal("10.00"))
+    _promoted_history(product, weeks=36)
+    # Wednesday to Tuesday: five of its seven days fall in the week of Monday 12 December, which is flagged.
+    factories.PromotionFactory(product=product, start_date=date(2011, 12, 14), end_date=date(2011, 12, 20),
+                               is_feature=True)  # fmt: skip
+
+    # One weekly series is too few rows for the global model; SARIMAX takes the covariates as regressors.
+    run = services.forecast_run_create(freq="W", horizon=4, models=["seasonal_naive", "moving_average", "sarimax"])
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+
+    weeks = list(Forecast.objects.filter(run=run, product=product).order_by("date"))
+    assert [str(w.date) for w in weeks] == ["2011-12-05", "2011-12-12", "2011-12-19", "2011-12-26"]
+    regular = 3 * sum(WEEKLY)
+    assert weeks[0].q50 == pytest.approx(regular, rel=0.3)
+    assert weeks[1].q50 > 2.0 * weeks[0].q50, [(w.q50, w.model) for w in weeks]
+    assert weeks[2].q50 < 1.5 * weeks[0].q50  # two promoted days do not make a promoted week
