@@ -49,9 +49,13 @@ def forecast_run_create(
         unknown = sorted(set(models) - KNOWN_MODELS)
         if unknown:
             raise ValidationFailed(f"Unknown forecasting model(s): {', '.join(unknown)}.", field="models")
-        job = job_run_create(
-            kind="forecast", parameters={"freq": freq, "horizon": horizon, "models": models}, user=user
-        )
+        parameters = {
+            "freq": freq,
+            "horizon": horizon,
+            "models": models,
+            "price_covariate": bool(settings.FORECAST_PRICE_COVARIATE),
+        }
+        job = job_run_create(kind="forecast", parameters=parameters, user=user)
         return ForecastRun.objects.create(job=job, freq=freq, horizon=horizon, quantiles=list(DEFAULT_QUANTILES))
 
 
@@ -120,11 +124,12 @@ def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
 
 
 def _with_covariates(run: ForecastRun, history: pd.DataFrame, lines: pd.DataFrame, product_ids: list[int]):
-    """Promotion flags, discount depth and price as covariates, with their known values over the horizon."""
+    """Promotion flags, discount depth (and price, when the run asks for it) as covariates, known over the horizon."""
     step = pd.Timedelta(days=7 if run.freq == Frequency.WEEKLY else 1)
     end = pd.Timestamp(run.history_end) + step * (run.horizon + 1)
     promotions = promotions_frame(product_ids=product_ids, start=history["date"].min().date(), end=end.date())
-    prices = price_per_period(lines, run.freq)
+    # Fixed when the run was created, so that every chunk of a run is forecast alike.
+    prices = price_per_period(lines, run.freq) if run.job.parameters.get("price_covariate") else None
     return with_known_covariates(history, run.horizon, run.freq, promotions=promotions, prices=prices)
 
 

@@ -208,6 +208,9 @@ FORECAST_CHUNK_SIZE = env_int("FORECAST_CHUNK_SIZE", 500)
 FORECAST_NEURAL = env_bool("FORECAST_NEURAL", False)
 # Candidates backtested per series; ETS and SARIMAX fit one series at a time and cost the most CPU.
 FORECAST_MODELS = env_list("FORECAST_MODELS", ["seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm"])
+# The net unit price of the order lines as a covariate. Off by default: where prices follow order size (tiered
+# wholesale prices) it makes the forecasts low; promotions carry planned price cuts either way.
+FORECAST_PRICE_COVARIATE = env_bool("FORECAST_PRICE_COVARIATE", False)
 
 # --- Purchase orders and replenishment
 PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)

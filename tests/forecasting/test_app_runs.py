@@ -316,3 +316,25 @@ def test_a_planned_promotion_raises_the_weekly_forecast_too():
     assert weeks[0].q50 == pytest.approx(regular, rel=0.3)
     assert weeks[1].q50 > 2.0 * weeks[0].q50, [(w.q50, w.model) for w in weeks]
     assert weeks[2].q50 < 1.5 * weeks[0].q50  # two promoted days do not make a promoted week
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_price", [False, True])
+def test_the_net_price_is_a_covariate_only_when_the_run_asks_for_it(settings, with_price):
+    settings.FORECAST_PRICE_COVARIATE = with_price
+    product = factories.ProductFactory(sku="PRICED")
+    _promoted_history(product, weeks=12)
+    run = services.forecast_run_create(freq="D", horizon=7, models=["seasonal_naive", "moving_average"])
+    settings.FORECAST_PRICE_COVARIATE = not with_price  # the run keeps what it was created with
+
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+
+    run.job.refresh_from_db()
+    assert run.job.parameters["price_covariate"] is with_price
+    explanation = SeriesBacktest.objects.get(run=run, chosen=True).explanation
+    assert "promo_feature_lift" in explanation
+    # Promoted weeks sold at 7.00 instead of 10.00 and three times as much: a strongly negative elasticity.
+    assert ("price_elasticity" in explanation) is with_price
+    if with_price:
+        assert explanation["price_elasticity"] < -1.0

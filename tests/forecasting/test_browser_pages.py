@@ -47,7 +47,8 @@ def _forecast_all():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_product_forecast_chart_with_backtest_and_promotions_and_without_history(ui, personas):
+def test_product_forecast_chart_with_backtest_and_promotions_and_without_history(ui, personas, settings):
+    settings.FORECAST_PRICE_COVARIATE = True  # the page names the price elasticity too
     cat = factories.CategoryFactory(name="Candles")
     product = factories.ProductFactory(sku="85123A", name="WHITE HANGING HEART T-LIGHT HOLDER", category=cat)
     factories.ProductFactory(sku="NEW-1", name="Brand new lantern", category=cat)
