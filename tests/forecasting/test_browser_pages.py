@@ -103,7 +103,7 @@ def test_product_forecast_chart_with_backtest_and_promotions_and_without_history
 
 
 @pytest.mark.django_db(transaction=True)
-def test_product_forecast_chart_without_backtest_or_promotions(ui, personas):
+def test_product_forecast_chart_without_promotions(ui, personas):
     from tests.forecasting.test_app_runs import _history
 
     product = factories.ProductFactory(sku="PLAIN", name="Plain mug")
@@ -113,6 +113,7 @@ def test_product_forecast_chart_without_backtest_or_promotions(ui, personas):
     ui.login("buyer")
     ui.open("/forecasts/product/PLAIN/")
     ui.wait_for("svg.chart")
+    assert len(ui.find_all("svg.chart polyline.backtest")) == 1
     assert ui.find_all("svg.chart rect.chart-span") == []
     assert "Promotion" not in ui.find("svg.chart").get_attribute("innerHTML")
     assert ui.find_all("table.promotions") == []
