@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import pandas as pd
 import pytest
 
 from forecasting.engine.series import promotion_covariates, with_known_covariates
+from forecasting.selectors import promotions_frame
+from tests import factories
 
 
 def _promo(**kw) -> pd.DataFrame:
@@ -70,3 +75,24 @@ def test_no_informative_covariate_leaves_the_history_as_it_was():
 
     assert future is None
     assert list(hist.columns) == ["series_id", "date", "quantity"]
+
+
+@pytest.mark.django_db
+def test_promotions_frame_takes_the_depth_given_or_implied_by_the_promotional_price():
+    teapot = factories.ProductFactory(sku="TEA-1", list_price=Decimal("10.00"))
+    unpriced = factories.ProductFactory(sku="TEA-2", list_price=None)
+    week = {"start_date": date(2024, 3, 4), "end_date": date(2024, 3, 10)}
+    factories.PromotionFactory(
+        code="A", product=teapot, discount_depth=Decimal("0.2"), promo_price=Decimal("5"), **week
+    )
+    factories.PromotionFactory(code="B", product=teapot, discount_depth=None, promo_price=Decimal("7.50"), **week)
+    factories.PromotionFactory(code="C", product=unpriced, discount_depth=None, promo_price=Decimal("1"), **week)
+    factories.PromotionFactory(code="D", product=teapot, start_date=date(2024, 5, 1), end_date=date(2024, 5, 2))
+
+    frame = promotions_frame(product_ids=[teapot.pk, unpriced.pk], start=date(2024, 3, 1), end=date(2024, 3, 31))
+
+    assert sorted(zip(frame["series_id"], frame["depth"].round(4), frame["tpr"], strict=True)) == [
+        ("TEA-1", 0.2, 1.0),
+        ("TEA-1", 0.25, 1.0),
+        ("TEA-2", 0.0, 1.0),
+    ]
