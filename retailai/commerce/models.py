@@ -246,6 +246,7 @@ class Promotion(models.Model):
         decimal_places=4,
         null=True,
         blank=True,
+        # xgettext:no-python-format
         help_text=_("Share off the regular price, from 0 up to (not including) 1: 0.25 is 25% off."),
     )
     promo_price = models.DecimalField(_("promotional price"), max_digits=12, decimal_places=4, null=True, blank=True)
