@@ -199,7 +199,7 @@ class SupplierProductInline(admin.TabularInline):
 
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "email", "active")
+    list_display = ("code", "name", "email", "min_order_value", "active")
     list_filter = ("active",)
     search_fields = ("code", "name", "email")
     inlines = (SupplierProductInline,)
