@@ -263,10 +263,13 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
         out[name] = (fill(ours), ratio)
     print(pd.DataFrame(rows).set_index("policy").to_string())
     for name, cal in r["calibrations"].items():
+        shape = {"forecast": "the forecaster's", "level": "scaled with the median", "measured": "measured"}[cal.spread]
+        if cal.measured is not None:
+            shape += f" (median weight {cal.measured.median_weight:.2f})"
         print(
-            f"calibration ({name}, replay of the {s.replay} {unit} from {r['cal_from']}): spread power "
-            f"{cal.spread_power:g}, error correlation {cal.error_correlation:g}, planning fill "
-            f"{cal.planning_fill:.3f} -> calibration fill {cal.fill_rate:.4f}"
+            f"calibration ({name}, replay of the {s.replay} {unit} from {r['cal_from']}): spread {shape}, "
+            f"error correlation {cal.error_correlation:g}, planning fill {cal.planning_fill:.3f} -> "
+            f"calibration fill {cal.fill_rate:.4f}"
         )
     return out
 
