@@ -3,7 +3,10 @@
 The last periods of each dataset are replayed with the lost-sales simulation of CONTRACTS.md
 (``inventory.engine.simulate.simulate_lost_sales``), review every period. The project's policy re-forecasts
 at a rolling origin every ``step`` periods (forecasting engine, future covariates known as planned) and takes
-its levels from the quantiles (``inventory.engine.replenish.policy_from_forecast``). The textbook policy sets
+its levels from the quantiles (``inventory.engine.replenish.policy_from_forecast``). How it reads the quantiles
+(spread shape, error correlation, the planning fill that lands on the target) is chosen beforehand by a
+calibration replay of the same length just before the replay window, with forecasts made then
+(``inventory.engine.calibrate.calibrate_policy``); the replay window is never used to tune it. The textbook policy sets
 s = μ(L+R) + kσ√(L+R), S = s + μR from the year of history before the replay; its safety factor k is found by
 bisection so that its aggregate fill rate equals the project's. Printed per dataset: fill rate, average
 inventory (units, and value where prices exist), stockout periods and orders for both, and the ratio of
@@ -28,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _data  # noqa: E402
 from forecasting.engine import ForecastConfig, forecast  # noqa: E402
 from forecasting.engine.series import complete_history  # noqa: E402
-from inventory.engine.policy import PolicyConfig, textbook_levels  # noqa: E402
+from inventory.engine.calibrate import calibrate_policy, stitch_levels  # noqa: E402
+from inventory.engine.policy import textbook_levels  # noqa: E402
 from inventory.engine.replenish import POLICY_QUANTILES, ReplenishmentConfig, policy_from_forecast  # noqa: E402
 from inventory.engine.simulate import simulate_lost_sales  # noqa: E402
 
@@ -92,47 +96,53 @@ def online_retail_prices(ids: np.ndarray) -> pd.Series:
     return sale[sale["StockCode"].isin(ids)].groupby("StockCode")["UnitPrice"].median()
 
 
-def project_levels(
-    history: pd.DataFrame,
-    dates: np.ndarray,
-    ids: np.ndarray,
-    setup: Setup,
-    cfgs: dict[str, ReplenishmentConfig],
-    seed: int,
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, int]]:
-    """Reorder points and order-up-to levels (series, replay) per policy, from forecasts re-made every `step`."""
-    n, t_len = len(ids), len(dates)
-    out = {name: (np.zeros((n, t_len)), np.zeros((n, t_len))) for name in cfgs}
-    cfg = next(iter(cfgs.values()))
-    chosen: dict[str, int] = {}
+def forecasts_at_origins(
+    history: pd.DataFrame, dates: np.ndarray, setup: Setup, cfg: ReplenishmentConfig, args: argparse.Namespace
+) -> list[pd.DataFrame]:
+    """Quantile forecasts made every `step` periods over `dates`, each from the history before its origin."""
     covs = [c for c in history.columns if c not in ("series_id", "date", "quantity")]
-    row = {sid: i for i, sid in enumerate(ids)}
-    for o in range(0, t_len, setup.step):
-        step = min(setup.step, t_len - o)
+    out = []
+    for o in range(0, len(dates), setup.step):
+        step = min(setup.step, len(dates) - o)
         horizon = step + cfg.lead_time + cfg.review_period
-        past = history[history["date"] < dates[o]]
-        future = history[history["date"] >= dates[o]][["series_id", "date", *covs]] if covs else None
+        origin = pd.Timestamp(dates[o])
+        path = None
+        if args.cache:
+            key = f"{setup.name}-{origin.date()}-h{horizon}-n{history['series_id'].nunique()}-s{args.seed}.pkl"
+            path = Path(args.cache) / key
+            if path.exists():
+                out.append(pd.read_pickle(path))
+                continue
+        past = history[history["date"] < origin]
+        future = history[history["date"] >= origin][["series_id", "date", *covs]] if covs else None
         fcfg = ForecastConfig(
             horizon=horizon,
             freq=setup.freq,
             quantiles=POLICY_QUANTILES,
-            seed=seed,
+            seed=args.seed,
             country=setup.country,
             models=MODELS,
         )
-        result = forecast(past, future, fcfg)
-        for k, v in result.chosen.value_counts().items():
-            chosen[k] = chosen.get(k, 0) + int(v)
-        for name, c in cfgs.items():
-            levels = policy_from_forecast(result.forecast, c)
-            levels = levels[levels["series_id"].isin(row)]
-            k = levels.groupby("series_id").cumcount().to_numpy()
-            keep = k < step
-            r = levels["series_id"][keep].map(row).to_numpy()
-            out[name][0][r, o + k[keep]] = levels["reorder_point"].to_numpy()[keep]
-            out[name][1][r, o + k[keep]] = levels["order_up_to"].to_numpy()[keep]
-        print(f"  origin {pd.Timestamp(dates[o]).date()}: forecast {horizon} periods", file=sys.stderr)
-    return out, chosen
+        frame = forecast(past, future, fcfg).forecast
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame.to_pickle(path)
+        out.append(frame)
+        print(f"  origin {origin.date()}: forecast {horizon} periods", file=sys.stderr)
+    return out
+
+
+def level_matrices(
+    forecasts: list[pd.DataFrame], cfg: ReplenishmentConfig, ids: np.ndarray, dates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reorder points and order-up-to levels (series x replay period) from the forecasts of successive origins."""
+    levels = stitch_levels([policy_from_forecast(f, cfg) for f in forecasts])
+    idx = pd.MultiIndex.from_product([ids, pd.DatetimeIndex(dates)])
+    lv = levels.assign(date=pd.to_datetime(levels["date"])).set_index(["series_id", "date"])
+    shape = (len(ids), len(dates))
+    s_lvl = lv["reorder_point"].reindex(idx).to_numpy(dtype=float).reshape(shape)
+    big_s = lv["order_up_to"].reindex(idx).to_numpy(dtype=float).reshape(shape)
+    return np.nan_to_num(s_lvl), np.nan_to_num(big_s)
 
 
 def replay(demand: np.ndarray, s_lvl: np.ndarray, big_s: np.ndarray, lead_time: int) -> dict[str, np.ndarray]:
@@ -190,17 +200,20 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         g["quantity"].to_numpy()[-setup.history_year :]
         for _, g in grid[grid["date"] < cut].groupby("series_id", sort=True)
     ]
-    base = ReplenishmentConfig(
-        lead_time=setup.lead_time,
-        review_period=1,
-        service_level=args.service_level,
-        policy=replace(PolicyConfig(), error_correlation=args.error_correlation),
-    )
+    base = ReplenishmentConfig(lead_time=setup.lead_time, review_period=1, service_level=args.service_level)
     cfgs = {"pooled": replace(base, pooled=True), "per-series": base}
     history = raw[raw["series_id"].isin(ids)]
-    levels, chosen = project_levels(history, dates, ids, setup, cfgs, args.seed)
-    runs = {}
-    for name, (s_lvl, big_s) in levels.items():
+    # The calibration replay runs on the periods just before the replay window, with forecasts made then.
+    all_dates = np.sort(full["date"].unique())
+    cal_dates = all_dates[all_dates < cut][-setup.replay :]
+    cal_forecasts = forecasts_at_origins(history, cal_dates, setup, base, args)
+    cal_actual = grid[grid["date"].isin(cal_dates)][["series_id", "date", "quantity"]]
+    forecasts = forecasts_at_origins(history, dates, setup, base, args)
+    runs, calibrations = {}, {}
+    for name, c in cfgs.items():
+        cal = calibrate_policy(cal_forecasts, cal_actual, c)
+        calibrations[name] = cal
+        s_lvl, big_s = level_matrices(forecasts, cal.apply(c), ids, dates)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
         runs[name] = (ours, k, book)
@@ -211,7 +224,8 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         "cut": pd.Timestamp(cut).date(),
         "runs": runs,
         "unit": unit,
-        "chosen": chosen,
+        "calibrations": calibrations,
+        "cal_from": pd.Timestamp(cal_dates[0]).date(),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -248,7 +262,15 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
         rows.append(row | {"stockout_periods": "", "orders": ""})
         out[name] = (fill(ours), ratio)
     print(pd.DataFrame(rows).set_index("policy").to_string())
-    print("models chosen (all origins):", ", ".join(f"{k} {v}" for k, v in sorted(r["chosen"].items())))
+    for name, cal in r["calibrations"].items():
+        shape = {"forecast": "the forecaster's", "level": "scaled with the median", "measured": "measured"}[cal.spread]
+        if cal.measured is not None:
+            shape += f" (median weight {cal.measured.median_weight:.2f})"
+        print(
+            f"calibration ({name}, replay of the {s.replay} {unit} from {r['cal_from']}): spread {shape}, "
+            f"error correlation {cal.error_correlation:g}, planning fill {cal.planning_fill:.3f} -> "
+            f"calibration fill {cal.fill_rate:.4f}"
+        )
     return out
 
 
@@ -257,17 +279,16 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default="rossmann,online_retail,dominicks")
     p.add_argument("--service-level", type=float, default=0.95)
-    p.add_argument("--error-correlation", type=float, default=PolicyConfig().error_correlation)
     p.add_argument("--rossmann-stores", type=int, default=20)
     p.add_argument("--online-retail-top", type=int, default=100)
     p.add_argument("--dominicks-stores", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", help="directory keeping the forecasts of each origin between runs")
     args = p.parse_args()
     t0 = time.perf_counter()
     print(
         f"forecaster: models {', '.join(MODELS)} (+ ensemble), quantiles {POLICY_QUANTILES[0]}..{POLICY_QUANTILES[-1]}"
-        f" ({len(POLICY_QUANTILES)}); policy fill-rate target {args.service_level}, "
-        f"error correlation {args.error_correlation}"
+        f" ({len(POLICY_QUANTILES)}); policy fill-rate target {args.service_level}"
     )
     summary = []
     for name in args.datasets.split(","):

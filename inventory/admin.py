@@ -199,7 +199,7 @@ class SupplierProductInline(admin.TabularInline):
 
 @admin.register(Supplier)
 class SupplierAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "email", "active")
+    list_display = ("code", "name", "email", "min_order_value", "active")
     list_filter = ("active",)
     search_fields = ("code", "name", "email")
     inlines = (SupplierProductInline,)
@@ -309,3 +309,46 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
                 purchase_order_send(purchase_order=po, actor=request.user)
             except DomainError as exc:
                 self.message_user(request, f"{po.number}: {exc.message}", messages.ERROR)
+
+
+class OverrideFilter(admin.SimpleListFilter):
+    """Lines whose ordered quantity differs from the suggestion: raised, cut, or left as suggested."""
+
+    title = _("override")
+    parameter_name = "override"
+
+    def lookups(self, request, model_admin):
+        return [("raised", _("Raised")), ("cut", _("Cut")), ("none", _("As suggested"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "raised":
+            return queryset.filter(quantity__gt=F("suggested_quantity"))
+        if self.value() == "cut":
+            return queryset.filter(quantity__lt=F("suggested_quantity"))
+        if self.value() == "none":
+            return queryset.filter(quantity=F("suggested_quantity"))
+        return queryset
+
+
+@admin.register(PurchaseOrderLine)
+class PurchaseOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Suggested against ordered quantities, line by line: where buyers overrode the policy, and why."""
+
+    list_display = (
+        "purchase_order", "product", "suggested_quantity", "quantity", "override_share", "override_reason",
+        "order_status",
+    )  # fmt: skip
+    list_filter = (OverrideFilter, "purchase_order__status", "purchase_order__supplier", "purchase_order__location")
+    list_select_related = ("purchase_order", "product")
+    search_fields = ("product__sku", "purchase_order__number", "override_reason")
+    show_full_result_count = False
+
+    @admin.display(description=_("change"))
+    def override_share(self, line):
+        if not line.suggested_quantity:
+            return "—"
+        return f"{(line.quantity - line.suggested_quantity) / line.suggested_quantity:+.0%}"
+
+    @admin.display(description=_("status"), ordering="purchase_order__status")
+    def order_status(self, line):
+        return line.purchase_order.get_status_display()

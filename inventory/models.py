@@ -116,6 +116,13 @@ class Supplier(models.Model):
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"), blank=True)
     active = models.BooleanField(_("active"), default=True)
+    min_order_value = models.DecimalField(
+        _("minimum order value"),
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        help_text=_("Suggested orders below this value are topped up, most urgent line first."),
+    )
 
     class Meta:
         verbose_name = _("supplier")

@@ -29,6 +29,7 @@ from retailai.core.roles import has_role
 from retailai.core.services import audit_event_record
 
 from .choices import MovementKind
+from .engine.orders import OrderLine, cut_to_budget, raise_to_minimum_value
 from .engine.policy import DEFAULT_SERVICE_LEVELS, abc_xyz_classes, order_up_to_levels
 from .engine.simulate import round_order, simulate_lost_sales
 from .models import (
@@ -275,6 +276,7 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
         )
         if s.quantity > 0:
             suggestions[t.supplier_id].append(s)
+    suggestions = _order_value_rules(suggestions)
 
     with transaction.atomic():
         untouched = PurchaseOrder.objects.filter(
@@ -307,6 +309,50 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
         for po in result.created:
             _auto_approve_if_eligible(po, spreads=[s.spread for s in suggestions[po.supplier_id]])
     return result
+
+
+def _order_line(s: LineSuggestion) -> OrderLine:
+    """The figures the order-value rules need from a suggested line."""
+    e = s.explanation
+    return OrderLine(
+        quantity=s.quantity,
+        unit_cost=float(s.terms.unit_cost),
+        pack_size=s.terms.pack_size,
+        moq=s.terms.moq,
+        daily_demand=float(e.get("daily_demand") or 0.0),
+        position=float(e.get("inventory_position") or 0.0),
+    )
+
+
+def _adjusted(s: LineSuggestion, quantity: int, rule: str) -> LineSuggestion:
+    """A suggestion with its quantity changed by an order-value rule, the rule and the new cover in its explanation."""
+    if quantity == s.quantity:
+        return s
+    e = dict(s.explanation)
+    daily = float(e.get("daily_demand") or 0.0)
+    e["value_rule"] = rule
+    e["quantity_before_value_rule"] = s.quantity
+    if daily > 0:
+        e["days_of_cover_after"] = round((float(e["inventory_position"]) + quantity) / daily, 1)
+    return LineSuggestion(
+        terms=s.terms, quantity=quantity, explanation=e, cover_slack_days=s.cover_slack_days, spread=s.spread
+    )
+
+
+def _order_value_rules(suggestions: dict[int, list[LineSuggestion]]) -> dict[int, list[LineSuggestion]]:
+    """Top each supplier's order up to its minimum value, then trim all orders to the run budget (if any)."""
+    out: dict[int, list[LineSuggestion]] = {}
+    for supplier_id, lines in suggestions.items():
+        minimum = float(lines[0].terms.supplier.min_order_value or 0)
+        qty = raise_to_minimum_value([_order_line(s) for s in lines], minimum)
+        out[supplier_id] = [_adjusted(s, q, "minimum_order_value") for s, q in zip(lines, qty, strict=True)]
+    budget = float(settings.PO_BUDGET_PER_RUN or 0)
+    if budget > 0:
+        keys = [(sid, i) for sid in sorted(out) for i in range(len(out[sid]))]
+        qty = cut_to_budget([_order_line(out[sid][i]) for sid, i in keys], budget)
+        for (sid, i), q in zip(keys, qty, strict=True):
+            out[sid][i] = _adjusted(out[sid][i], q, "budget")
+    return {sid: kept for sid, lines in out.items() if (kept := [s for s in lines if s.quantity > 0])}
 
 
 def _draft_create(*, location: Location, as_of: date, lines: list[LineSuggestion], actor) -> PurchaseOrder:

@@ -189,6 +189,9 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
         ],
         markers=[(arrival_day, _("delivery"))] if forecast.dates[0] <= arrival_day <= forecast.dates[-1] else [],
         y_label=_("Projected units on hand"),
+        # As wide as the card: the order page has the room, and a week-by-week projection needs it.
+        width=1100,
+        height=280,
     )
 
 

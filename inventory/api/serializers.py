@@ -50,7 +50,7 @@ class StockLevelSerializer(serializers.ModelSerializer):
 class SupplierSerializer(serializers.ModelSerializer):
     class Meta:
         model = Supplier
-        fields = ["id", "code", "name", "email", "active"]
+        fields = ["id", "code", "name", "email", "min_order_value", "active"]
         read_only_fields = fields
 
 

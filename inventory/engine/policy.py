@@ -15,6 +15,18 @@ class PolicyConfig:
     n_paths: int = 2000
     # Correlation of forecast errors across periods (a common level shock): sums are wider than independent draws.
     error_correlation: float = 0.3
+    # Spread around the median scales with (median / the series' typical median) ** spread_power: 0 keeps the
+    # forecaster's spread in every period, 1 makes it proportional to the level (promotion weeks wide, quiet
+    # weeks narrow); spread_scale widens or narrows every period alike. Both come from a calibration replay.
+    spread_power: float = 0.0
+    spread_scale: float = 1.0
+    # Relative forecast errors measured on a replay, as (quantile level, (actual − q50) / (q50 + floor)) pairs:
+    # when given, they replace the forecaster's spread around each period's median.
+    relative_errors: tuple[tuple[float, float], ...] | None = None
+    # With measured errors, the median is recalibrated first: scale × (weight × q50 + (1 − weight) × level),
+    # level the mean median over the horizon; a weight below 1 shrinks forecasts that overreact toward the level.
+    median_weight: float = 1.0
+    median_scale: float = 1.0
     seed: int = 0
 
 
@@ -26,6 +38,46 @@ class PolicyLevels:
     order_up_to: np.ndarray
     expected_cover_demand: np.ndarray
     safety_stock: np.ndarray
+
+
+def level_floor(median: np.ndarray) -> float:
+    """The floor added to a period's median before scaling errors, so zero medians keep some spread."""
+    return 0.25 * float(np.mean(median)) + 0.5
+
+
+def reshape_quantiles(
+    quantiles: np.ndarray,
+    levels: np.ndarray,
+    *,
+    spread_power: float = 0.0,
+    spread_scale: float = 1.0,
+    relative_errors: tuple[tuple[float, float], ...] | None = None,
+    median_weight: float = 1.0,
+    median_scale: float = 1.0,
+) -> np.ndarray:
+    """Period-specific quantiles: q50 + scale × (q − q50) × ((q50 + m) / (typical + m)) ** power, clipped at 0.
+
+    Forecasters often add one residual distribution to every period's median, so a promotion week and a quiet
+    week get the same spread. Scaling the spread with the period's median (typical = the median of the medians
+    over the horizon, m a small floor so zero medians keep some spread) restores the usual retail shape: errors
+    grow with the level.
+    """
+    q = np.maximum.accumulate(np.clip(np.asarray(quantiles, dtype=float), 0, None), axis=1)
+    if spread_power == 0.0 and spread_scale == 1.0 and relative_errors is None:
+        return q
+    levels = np.asarray(levels, dtype=float)
+    mid = np.array([np.interp(0.5, levels, row) for row in q])
+    typical = float(np.mean(mid))
+    floor = level_floor(mid)
+    if relative_errors is not None:
+        # Measured errors around the recalibrated median, scaled by each period's own level: m + (m + floor) × z.
+        mid = median_scale * (median_weight * mid + (1 - median_weight) * typical)
+        at, z = (np.array(v, dtype=float) for v in zip(*relative_errors, strict=True))
+        out = mid[:, None] + (mid[:, None] + floor) * np.interp(levels, at, z)[None, :]
+        return np.maximum.accumulate(np.clip(out, 0, None), axis=1)
+    weight = ((mid + floor) / (typical + floor)) ** spread_power
+    out = mid[:, None] + spread_scale * (q - mid[:, None]) * weight[:, None]
+    return np.maximum.accumulate(np.clip(out, 0, None), axis=1)
 
 
 def quantile_paths(
@@ -124,6 +176,15 @@ def level_candidates(
     quantiles = np.asarray(quantiles, dtype=float)
     horizon = quantiles.shape[0]
     cover = lead_time + review_period
+    quantiles = reshape_quantiles(
+        quantiles,
+        levels,
+        spread_power=config.spread_power,
+        spread_scale=config.spread_scale,
+        relative_errors=config.relative_errors,
+        median_weight=config.median_weight,
+        median_scale=config.median_scale,
+    )
     # Periods past the horizon repeat the last forecast period.
     padded = np.vstack([quantiles, np.repeat(quantiles[-1:], cover, axis=0)])
     paths = quantile_paths(

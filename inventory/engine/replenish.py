@@ -34,7 +34,20 @@ class ReplenishmentConfig:
     # The fill-rate target holds for each series, or (pooled) for the total demand of all series together,
     # with stock placed where it buys the most fill per unit of cost.
     pooled: bool = False
+    # The fill rate the levels are computed for, when a calibration replay showed that the forecast's
+    # quantiles overshoot (or undershoot) the service level: levels at this rate land near `service_level`.
+    planning_fill: float | None = None
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+
+@dataclass(frozen=True)
+class PolicyCandidates:
+    """Every series' candidate levels from one forecast frame, ready to be chosen at any fill rate."""
+
+    series_id: np.ndarray  # one per forecast row, sorted by series then date
+    date: np.ndarray
+    candidates: list  # LevelCandidates per series, in order of appearance
+    settings: pd.DataFrame  # lead_time, moq, pack_size, unit_cost per series
 
 
 def quantile_columns(frame: pd.DataFrame) -> dict[str, float]:
@@ -68,15 +81,10 @@ def series_settings(ids: np.ndarray, config: ReplenishmentConfig, items: pd.Data
     return out
 
 
-def policy_from_forecast(
+def policy_candidates(
     forecast: pd.DataFrame, config: ReplenishmentConfig, items: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """``series_id, date, reorder_point, order_up_to`` for every row of a quantile forecast frame.
-
-    Each period's order-up-to level covers the demand of its lead time plus review period, drawn from the
-    forecast quantiles of those periods, at the fill-rate target; periods whose cover runs past the forecast
-    repeat its last period, so a caller forecasts lead time + review period beyond the periods it needs.
-    """
+) -> PolicyCandidates:
+    """Candidate levels and their expected lost demand per series and period of a quantile forecast frame."""
     qcols = quantile_columns(forecast)
     if len(qcols) < 2:
         raise ValueError("the forecast needs at least two quantile columns (qNN)")
@@ -101,14 +109,30 @@ def policy_from_forecast(
                 config=config.policy,
             )
         )
+    return PolicyCandidates(ids, frame["date"].to_numpy(), candidates, settings)
+
+
+def choose_levels(pc: PolicyCandidates, config: ReplenishmentConfig, fill_rate: float | None = None) -> pd.DataFrame:
+    """``series_id, date, reorder_point, order_up_to`` at a fill rate (default: the config's planning fill)."""
+    target = fill_rate if fill_rate is not None else (config.planning_fill or config.service_level)
     if config.pooled:
         chosen = pooled_order_up_to_levels(
-            candidates, fill_rate=config.service_level, unit_costs=settings["unit_cost"].to_numpy(dtype=float)
+            pc.candidates, fill_rate=target, unit_costs=pc.settings["unit_cost"].to_numpy(dtype=float)
         )
     else:
-        chosen = [levels_meeting_fill_rate(c, config.service_level) for c in candidates]
-    reorder = np.concatenate([c.reorder_point for c in chosen])
-    up_to = np.concatenate([c.order_up_to for c in chosen])
-    return pd.DataFrame(
-        {"series_id": ids, "date": frame["date"].to_numpy(), "reorder_point": reorder, "order_up_to": up_to}
-    )
+        chosen = [levels_meeting_fill_rate(c, target) for c in pc.candidates]
+    reorder = np.concatenate([c.reorder_point for c in chosen]) if chosen else np.zeros(0)
+    up_to = np.concatenate([c.order_up_to for c in chosen]) if chosen else np.zeros(0)
+    return pd.DataFrame({"series_id": pc.series_id, "date": pc.date, "reorder_point": reorder, "order_up_to": up_to})
+
+
+def policy_from_forecast(
+    forecast: pd.DataFrame, config: ReplenishmentConfig, items: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``series_id, date, reorder_point, order_up_to`` for every row of a quantile forecast frame.
+
+    Each period's order-up-to level covers the demand of its lead time plus review period, drawn from the
+    forecast quantiles of those periods, at the fill-rate target; periods whose cover runs past the forecast
+    repeat its last period, so a caller forecasts lead time + review period beyond the periods it needs.
+    """
+    return choose_levels(policy_candidates(forecast, config, items), config)

@@ -219,6 +219,9 @@ PO_LEAD_TIME_STD_FACTOR = 1.0
 # Fill-rate targets by ABC/XYZ class; None uses inventory.engine.policy.DEFAULT_SERVICE_LEVELS.
 PO_SERVICE_LEVELS: dict[str, float] | None = None
 PO_SECOND_APPROVAL_VALUE = env_int("PO_SECOND_APPROVAL_VALUE", 5000)
+# Value cap on all suggested orders of one location per suggestion run (0 = no cap); the least urgent lines
+# are trimmed first.
+PO_BUDGET_PER_RUN = env_int("PO_BUDGET_PER_RUN", 0)
 # Suggestions up to this value whose forecasts are tight (P10–P90 spread / median ≤ the ratio) approve themselves.
 PO_AUTO_APPROVE_VALUE = env_int("PO_AUTO_APPROVE_VALUE", 0)
 PO_AUTO_APPROVE_MAX_SPREAD = 0.6

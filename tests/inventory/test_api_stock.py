@@ -157,7 +157,7 @@ def test_supplier_partner_reads_only_itself(personas, stock, api_as):
     other = client.get(f"/api/suppliers/{stock['other_supplier'].pk}/")
 
     assert listing.json()["results"] == [
-        {"id": own.pk, "code": own.code, "name": own.name, "email": "", "active": True}
+        {"id": own.pk, "code": own.code, "name": own.name, "email": "", "min_order_value": "0.00", "active": True}
     ]
     assert other.status_code == 404
 

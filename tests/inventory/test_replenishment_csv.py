@@ -197,3 +197,15 @@ def test_cli_exits_non_zero_with_one_line_and_no_output(tmp_path, history_csv):
     assert proc.returncode != 0
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stdout == "" and not out.exists()
+
+
+def test_calibration_replay_flag(tmp_path, history_csv, policy, capsys):
+    _, base, _ = policy
+    p = run(history_csv, tmp_path / "p.csv", "--calibrate", "2")
+    assert "calibration replay: spread" in capsys.readouterr().err
+    assert list(p.columns) == list(base.columns) and len(p) == len(base)
+    assert (p["reorder_point"] <= p["order_up_to"]).all()
+    # The steady series (about 20 a week, lead time 2 + review 1) still gets about 60 and some safety stock.
+    assert p[p["series_id"] == "00418683"]["order_up_to"].between(55, 110).all()
+    with pytest.raises(CommandError, match="--calibrate"):
+        run(history_csv, tmp_path / "q.csv", "--calibrate", "-1")

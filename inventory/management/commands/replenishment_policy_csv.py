@@ -81,6 +81,14 @@ class Command(BaseCommand):
             help="meet the fill rate on the total of all series, placing stock where it buys the most fill "
             "per unit_cost (default: every series meets it on its own)",
         )
+        parser.add_argument(
+            "--calibrate",
+            type=int,
+            default=0,
+            help="past origins (each `horizon` periods apart, just before the end of the history) whose forecasts "
+            "are replayed against what happened, to choose how the quantiles are read so that the fill lands "
+            "on the target (e.g. 2; default 0: off; skipped when the history is too short)",
+        )
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--country", help="ISO country code (DE, GB, US-CA...) for public-holiday features")
         parser.add_argument("--verbose", action="store_true", help="print a summary on stdout")
@@ -99,6 +107,8 @@ class Command(BaseCommand):
             raise CommandError(f"--review-period: must be at least 1, got {review}")
         if not 0 < opts["service_level"] < 1:
             raise CommandError(f"--service-level: must be between 0 and 1, got {opts['service_level']}")
+        if opts["calibrate"] < 0:
+            raise CommandError(f"--calibrate: must be at least 0, got {opts['calibrate']}")
 
         history, future = load_history_and_future(opts["history"], opts["future"], horizon, opts["freq"])
 
@@ -131,14 +141,50 @@ class Command(BaseCommand):
             pooled=opts["pooled"],
             policy=PolicyConfig(seed=opts["seed"]),
         )
+        if opts["calibrate"]:
+            rcfg = self._calibrated(history, future, fcfg, rcfg, items, origins=opts["calibrate"], step=horizon)
         levels = policy_from_forecast(result.forecast, rcfg, items)
         progress(f"levels for {levels['series_id'].nunique()} series")
         out = levels[levels.groupby("series_id").cumcount() < horizon].reset_index(drop=True)
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
         out[["reorder_point", "order_up_to"]] = out[["reorder_point", "order_up_to"]].astype(int)
         ForecastCommand._write_atomic(out, opts["output"])
+
         if opts["verbose"]:
             self.stdout.write(
                 f"{out['series_id'].nunique()} series x {horizon} periods into {opts['output']}; "
                 f"mean order-up-to {out['order_up_to'].mean():.1f}"
             )
+
+    def _calibrated(self, history, future, fcfg, rcfg, items, *, origins: int, step: int):
+        """The policy config after a calibration replay of the last `origins` x `step` periods of the history."""
+        from dataclasses import replace
+
+        from forecasting.engine import forecast
+        from forecasting.engine.series import complete_history, infer_freq, week_anchor
+        from inventory.engine.calibrate import calibrate_policy
+
+        freq = fcfg.freq or infer_freq(history["date"])
+        full = complete_history(history, freq, week_anchor(history["date"]) if freq == "W" else 0)
+        dates = np.sort(full["date"].unique())
+        window = origins * step
+        # The forecasts made before the window need a history of their own: at least twice the window.
+        if len(dates) < 3 * window:
+            self.stderr.write(f"{NAME}: history too short for a calibration replay of {window} periods; skipped")
+            return rcfg
+        covs = [c for c in history.columns if c not in ("series_id", "date", "quantity")]
+        known = pd.concat([history, future], ignore_index=True) if future is not None else history
+        forecasts = []
+        for k in range(origins):
+            origin = dates[len(dates) - window + k * step]
+            past = history[history["date"] < origin]
+            later = known[known["date"] >= origin][["series_id", "date", *covs]] if covs else None
+            forecasts.append(forecast(past, later, replace(fcfg, progress=None)).forecast)
+            self.stderr.write(f"{NAME}: calibration forecast from {pd.Timestamp(origin).date()}")
+        actual = full[full["date"] >= dates[len(dates) - window]][["series_id", "date", "quantity"]]
+        cal = calibrate_policy(forecasts, actual, rcfg, items)
+        self.stderr.write(
+            f"{NAME}: calibration replay: spread {cal.spread}, error correlation {cal.error_correlation:g}, "
+            f"planning fill {cal.planning_fill:.3f} -> replayed fill {cal.fill_rate:.3f}"
+        )
+        return cal.apply(rcfg)

@@ -1,0 +1,238 @@
+"""Calibration replay: the spread shape, error correlation and planning fill that meet the target on past data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from inventory.engine.policy import level_floor
+from inventory.engine.replenish import (
+    PolicyCandidates,
+    ReplenishmentConfig,
+    choose_levels,
+    policy_candidates,
+    quantile_columns,
+)
+from inventory.engine.simulate import simulate_lost_sales
+
+#: Spread shapes tried: the forecaster's own spread (0), proportional to the level (1); the measured relative
+#: errors of the calibration periods are always tried as well.
+SPREAD_POWERS = (0.0, 1.0)
+#: Quantile levels at which the measured relative errors are kept.
+ERROR_LEVELS = tuple(np.round(np.linspace(0.01, 0.99, 99), 2))
+#: Correlations of forecast errors across the periods of one cover window.
+ERROR_CORRELATIONS = (0.0, 0.3, 0.6)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What a calibration replay chose, and what the chosen policy achieved on the calibration periods."""
+
+    spread: str  # "forecast", "level" or "measured"
+    spread_power: float
+    measured: MeasuredErrors | None
+    error_correlation: float
+    planning_fill: float
+    fill_rate: float
+    average_inventory: float
+    tried: pd.DataFrame  # one row per (spread, error_correlation): planning fill, fill, inventory
+
+    def apply(self, config: ReplenishmentConfig) -> ReplenishmentConfig:
+        """The config with the calibrated spread shape, correlation and planning fill."""
+        policy = replace(config.policy, spread_power=self.spread_power, error_correlation=self.error_correlation)
+        if self.measured is not None:
+            policy = replace(
+                policy,
+                relative_errors=self.measured.relative_errors,
+                median_weight=self.measured.median_weight,
+                median_scale=self.measured.median_scale,
+            )
+        return replace(config, policy=policy, planning_fill=self.planning_fill)
+
+
+@dataclass(frozen=True)
+class MeasuredErrors:
+    """The forecast's median recalibration and relative error quantiles, measured on a replay."""
+
+    median_weight: float
+    median_scale: float
+    relative_errors: tuple[tuple[float, float], ...]
+
+
+def measure_errors(
+    forecasts: list[pd.DataFrame], actual: pd.DataFrame, levels: tuple[float, ...] = ERROR_LEVELS
+) -> MeasuredErrors | None:
+    """Shrink the median toward the level (least squares) then take quantiles of the relative errors.
+
+    Everything is divided by (level + floor) so that large series do not dominate; level is each series' mean
+    median over a forecast's horizon, as :func:`inventory.engine.policy.reshape_quantiles` uses it.
+    """
+    parts = []
+    for f in forecasts:
+        qcols = quantile_columns(f)
+        if len(qcols) < 2:
+            continue
+        at = np.array(list(qcols.values()))
+        q = f[list(qcols)].to_numpy(dtype=float)
+        mid = np.array([np.interp(0.5, at, row) for row in q])
+        frame = f[["series_id", "date"]].assign(mid=mid)
+        by = frame.groupby("series_id")["mid"]
+        frame = frame.assign(level=by.transform("mean"), floor=by.transform(lambda m: level_floor(m.to_numpy())))
+        parts.append(frame.merge(actual, on=["series_id", "date"]))
+    if not parts:
+        return None
+    d = pd.concat(parts, ignore_index=True)
+    d = d[np.isfinite(d["quantity"])]
+    if len(d) < 20:
+        return None
+    # Shrink the forecast's period-to-period movements toward its level by the least-squares weight; a bias in
+    # the level itself is left to the error quantiles (a calibration window's bias rarely persists).
+    w = 1.0 / (d["level"] + d["floor"]).to_numpy()
+    dx = (d["mid"] - d["level"]).to_numpy() * w
+    dy = (d["quantity"] - d["level"]).to_numpy() * w
+    weight = float(np.clip((dx * dy).sum() / max((dx * dx).sum(), 1e-12), 0.0, 1.0))
+    scale = 1.0
+    m = scale * (weight * d["mid"] + (1 - weight) * d["level"])
+    z = ((d["quantity"] - m) / (m + d["floor"])).to_numpy(dtype=float)
+    errors = tuple(zip(levels, np.quantile(z, levels).tolist(), strict=True))
+    return MeasuredErrors(median_weight=weight, median_scale=scale, relative_errors=errors)
+
+
+def stitch_levels(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One level per series and date from forecasts made at successive origins: the latest origin wins."""
+    tagged = [f.assign(_origin=k) for k, f in enumerate(frames)]
+    both = pd.concat(tagged, ignore_index=True).sort_values(["series_id", "date", "_origin"], kind="stable")
+    return both.drop_duplicates(["series_id", "date"], keep="last").drop(columns="_origin").reset_index(drop=True)
+
+
+def replay_levels(
+    levels: pd.DataFrame, actual: pd.DataFrame, settings: pd.DataFrame, review_period: int = 1
+) -> dict[str, np.ndarray]:
+    """Run the lost-sales replay per series on the actual demand; served, demanded and average on hand."""
+    ids = [s for s in pd.unique(actual["series_id"]) if s in settings.index]
+    grid = actual[actual["series_id"].isin(ids)].pivot(index="series_id", columns="date", values="quantity")
+    lv = levels.set_index(["series_id", "date"])
+    idx = pd.MultiIndex.from_product([grid.index, grid.columns])
+    s_lvl = lv["reorder_point"].reindex(idx).to_numpy().reshape(grid.shape)
+    big_s = lv["order_up_to"].reindex(idx).to_numpy().reshape(grid.shape)
+    demand = np.nan_to_num(grid.to_numpy(dtype=float))
+    out = {k: np.zeros(len(grid)) for k in ("served", "demanded", "avg_inv")}
+    for i, sid in enumerate(grid.index):
+        if np.isnan(big_s[i]).all():
+            continue
+        st = settings.loc[sid]
+        r = simulate_lost_sales(
+            demand[i],
+            np.nan_to_num(s_lvl[i]),
+            np.nan_to_num(big_s[i]),
+            lead_time=int(st["lead_time"]),
+            review_period=review_period,
+            pack_size=int(st["pack_size"]),
+            moq=int(st["moq"]),
+        )
+        out["served"][i], out["demanded"][i], out["avg_inv"][i] = r.served, r.demanded, r.average_on_hand
+    out["unit_cost"] = settings["unit_cost"].reindex(grid.index).to_numpy(dtype=float)
+    return out
+
+
+def _score(pcs: list[PolicyCandidates], config: ReplenishmentConfig, actual: pd.DataFrame, fill: float):
+    """Fill rate, average inventory (value where unit costs exist, else units) and the fill's standard error."""
+    levels = stitch_levels([choose_levels(pc, config, fill) for pc in pcs])
+    r = replay_levels(levels, actual, pcs[-1].settings, config.review_period)
+    demanded = r["demanded"].sum()
+    cost = np.where(np.isfinite(r["unit_cost"]) & (r["unit_cost"] > 0), r["unit_cost"], 1.0)
+    f = r["served"].sum() / demanded if demanded > 0 else 1.0
+    # Standard error of a ratio of sums over series: how far the fill could move on another set of periods.
+    se = float(np.sqrt(((r["served"] - f * r["demanded"]) ** 2).sum()) / demanded) if demanded > 0 else 0.0
+    return f, float((r["avg_inv"] * cost).sum()), se
+
+
+def _bisect(pcs, cfg, actual, target, fill_bounds, iterations):
+    """The smallest planning fill whose replayed fill reaches `target`: (planning fill, fill, inventory, se)."""
+    lo, hi = fill_bounds
+    best = (hi, *_score(pcs, cfg, actual, hi))
+    if best[1] < target:
+        return best
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        got = _score(pcs, cfg, actual, mid)
+        if got[0] >= target:
+            hi, best = mid, (mid, *got)
+        else:
+            lo = mid
+    return best
+
+
+def calibrate_policy(
+    forecasts: list[pd.DataFrame],
+    actual: pd.DataFrame,
+    config: ReplenishmentConfig,
+    items: pd.DataFrame | None = None,
+    *,
+    spread_powers: tuple[float, ...] = SPREAD_POWERS,
+    error_correlations: tuple[float, ...] = ERROR_CORRELATIONS,
+    fill_bounds: tuple[float, float] = (0.5, 0.999),
+    iterations: int = 12,
+    margin: float = 0.0,
+) -> Calibration:
+    """Replay past periods to choose how the policy reads the forecast, so its fill lands on the target.
+
+    `forecasts` are quantile forecasts made at successive past origins (each from history before its origin),
+    `actual` the demand that followed (``series_id, date, quantity``). For every spread shape and error
+    correlation, the planning fill is bisected to the smallest one whose replayed fill reaches
+    ``config.service_level``; the combination that does so with the least average inventory wins. Forecasters
+    whose quantiles are too wide get a planning fill below the target, too narrow ones above it. With `margin` > 0
+    the target is raised by that many standard errors of the replayed fill, to meet it on most future periods
+    rather than about half of them, at the cost of more stock.
+    """
+    if not forecasts:
+        raise ValueError("a calibration replay needs at least one forecast")
+    target = config.service_level
+    measured = measure_errors(forecasts, actual)
+    shapes = [("forecast" if p == 0 else "level", p, None) for p in spread_powers]
+    if measured is not None:
+        shapes.append(("measured", 0.0, measured))
+    rows, best = [], None
+    for spread, power, errors in shapes:
+        for rho in error_correlations:
+            policy = replace(config.policy, spread_power=power, error_correlation=rho)
+            if errors is not None:
+                policy = replace(
+                    policy,
+                    relative_errors=errors.relative_errors,
+                    median_weight=errors.median_weight,
+                    median_scale=errors.median_scale,
+                )
+            cfg = replace(config, policy=policy)
+            pcs = [policy_candidates(f, cfg, items) for f in forecasts]
+            hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target, fill_bounds, iterations)
+            if margin > 0 and fill_hi >= target and se > 0:
+                hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target + margin * se, fill_bounds, iterations)
+            rows.append(
+                {
+                    "spread": spread,
+                    "spread_power": power,
+                    "measured": errors,
+                    "error_correlation": rho,
+                    "planning_fill": hi,
+                    "fill": fill_hi,
+                    "inventory": inv_hi,
+                }
+            )
+            # Meeting the target beats missing it; among those that meet it, less stock wins.
+            key = (fill_hi < target, inv_hi if fill_hi >= target else -fill_hi)
+            if best is None or key < best[0]:
+                best = (key, rows[-1])
+    chosen = best[1]
+    return Calibration(
+        spread=chosen["spread"],
+        spread_power=chosen["spread_power"],
+        measured=chosen["measured"],
+        error_correlation=chosen["error_correlation"],
+        planning_fill=chosen["planning_fill"],
+        fill_rate=chosen["fill"],
+        average_inventory=chosen["inventory"],
+        tried=pd.DataFrame(rows).drop(columns="measured"),
+    )
