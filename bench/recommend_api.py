@@ -1,6 +1,6 @@
 """API latency under load: the recommendation endpoints against a no-op DRF endpoint on the same gunicorn server.
 
-Run: .venv/bin/python bench/recommend_api.py [--seconds 15] [--connections 32] [--workers 2] [--threads 4]
+Run: .venv/bin/python bench/recommend_api.py [--seconds 8] [--rounds 3] [--connections 32] [--workers 2]
      DATABASE_URL=postgresql://postgres@127.0.0.1:5432/retailai_rc_bench .venv/bin/python bench/recommend_api.py
 
 Seeds a scratch database (SQLite in a temporary folder, or the PostgreSQL database named in DATABASE_URL, which is
@@ -24,6 +24,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -204,7 +206,8 @@ def _wait_up(url: str, token: str, timeout: float = 60.0) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Seed, serve with gunicorn, load every endpoint with wrk and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=15, help="measured seconds per endpoint (after a warm-up)")
+    parser.add_argument("--seconds", type=int, default=8, help="measured seconds per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds over every endpoint (median reported)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
@@ -266,22 +269,34 @@ def main(argv: list[str] | None = None) -> None:
                 token, ["/api/recommendations/bought-together/"], [json.dumps({"skus": b}) for b in seeded["baskets"]]
             ),
         }
-        results = {}
+        paths = {}
         for name, lua in scripts.items():
-            path = folder / f"{len(results)}.lua"
-            path.write_text(lua)
-            wrk(base, path, 3, args.connections, 2)  # warm-up: connections, caches, lazy imports
-            results[name] = wrk(base, path, args.seconds, args.connections, 2)
+            paths[name] = folder / f"{len(paths)}.lua"
+            paths[name].write_text(lua)
+            wrk(base, paths[name], 3, args.connections, 2)  # warm-up: connections, caches, lazy imports
+        # Rounds in rotation, each endpoint's figures the median over rounds: on a shared machine the background
+        # load drifts, and one long run per endpoint would compare endpoints measured under different loads.
+        rounds: dict[str, list[dict]] = {name: [] for name in scripts}
+        for _ in range(args.rounds):
+            for name in scripts:
+                rounds[name].append(wrk(base, paths[name], args.seconds, args.connections, 2))
+        results = {
+            name: {key: float(np.median([r[key] for r in runs])) for key in runs[0]} for name, runs in rounds.items()
+        }
+        for name, runs in rounds.items():
+            for key in ("n", "non2xx", "socket"):
+                results[name][key] = sum(r[key] for r in runs)
         print(
             f"\ngunicorn {args.workers} workers x {args.threads} threads (gthread), wrk 2 threads, "
-            f"{args.connections} connections, {args.seconds}s per endpoint, partner token auth"
+            f"{args.connections} connections, {args.rounds} rounds x {args.seconds}s per endpoint (median of rounds), "
+            "partner token auth"
         )
         print(f"{'endpoint':<34}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'non-2xx':>9}{'p95 x':>8}")
         ref = results["no-op (same auth + permission)"]["p95"]
         for name, r in results.items():
             print(
                 f"{name:<34}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}{r['rps']:>9.0f}"
-                f"{r['non2xx'] + r['socket']:>9}{r['p95'] / ref:>8.2f}"
+                f"{r['non2xx'] + r['socket']:>9.0f}{r['p95'] / ref:>8.2f}"
             )
         worst = max(r["p95"] for n, r in results.items() if not n.startswith("no-op"))
         plain = results["no-op (token + signed in only)"]["p95"]
