@@ -154,6 +154,9 @@ class CandidateSet:
             n = cfg.max_history if name in ("repeat", "recency_frequency") else cfg.per_candidate
             if name == "popularity":
                 n = cfg.pool_popular
+                if getattr(self.models[name], "category", 0) is None:  # the same list for every user
+                    pool |= _top_mask(s[:1], n)
+                    continue
             pool |= _top_mask(s, n)
         for col in ("buyers_7d", "first_basket_60d"):
             pool[:, self._best_items(col, cfg.per_candidate)] = True
@@ -171,17 +174,22 @@ class CandidateSet:
     def _chunk_features(self, ids: np.ndarray, rows: np.ndarray, keep: int | None) -> dict[str, np.ndarray]:
         """Feature columns for one chunk of users, as arrays."""
         scores = {name: m.score(rows) for name, m in self.models.items()}
-        tops = {name: np.maximum(np.max(np.abs(s), axis=1), 1e-9) for name, s in scores.items()}
+        # Largest magnitude per row, without an abs() copy of every score matrix.
+        tops = {name: np.maximum(np.maximum(s.max(axis=1), -s.min(axis=1)), 1e-9) for name, s in scores.items()}
         pool = self._pool(rows, scores)
+        r, i = np.nonzero(pool)
         if keep:
-            # The ranker's cost dominates scoring: a cheap first pass (the fixed weights) keeps the plausible items.
-            pre = np.zeros(pool.shape, dtype=np.float32)
+            # The ranker's cost dominates scoring: a cheap first pass (the fixed weights) keeps each user's `keep`
+            # most plausible items (ties by lower item index).
+            pre = np.zeros(len(r), dtype=np.float32)
             for name, w in FIXED_WEIGHTS.items():
                 if name in scores:
-                    pre += np.float32(w) * (scores[name] / tops[name][:, None])
-            pre[~pool] = -np.inf
-            pool &= _top_mask(pre, keep, positive=False)
-        r, i = np.nonzero(pool)
+                    pre += np.float32(w) * (scores[name][r, i] / tops[name][r])
+            order = np.lexsort((i, -pre, r))
+            first = np.searchsorted(r[order], np.arange(len(rows)))
+            rank = np.arange(len(order)) - first[r[order]]
+            sel = np.sort(order[rank < keep])
+            r, i = r[sel], i[sel]
         f: dict[str, np.ndarray] = {"user_id": ids[r], "item_id": self.inter.item_ids[i]}
         for name, s in scores.items():
             v = s[r, i]
@@ -205,18 +213,20 @@ class CandidateSet:
         return f
 
 
-def _top_mask(s: np.ndarray, n: int, positive: bool = True) -> np.ndarray:
-    """Mask of each row's n highest values (ties at the cut kept); with `positive`, only values above zero."""
+def _top_mask(s: np.ndarray, n: int) -> np.ndarray:
+    """Mask of each row's n highest positive values (ties at the cut kept)."""
     n = min(n, s.shape[1])
+    mask = s > 0
     if n <= 0:
         return np.zeros(s.shape, dtype=bool)
-    if n < s.shape[1]:
+    # Only rows with more than n positive values need a cut (often few: histories are short).
+    full = np.flatnonzero(mask.sum(axis=1) > n)
+    if len(full):
+        sub = s[full]
         kth = s.shape[1] - n
-        cut = np.partition(s, kth, axis=1)[:, kth]
-        mask = s >= cut[:, None]
-    else:
-        mask = np.ones(s.shape, dtype=bool)
-    return mask & (s > 0) if positive else mask & np.isfinite(s)
+        cut = np.partition(sub, kth, axis=1)[:, kth]
+        mask[full] = sub >= cut[:, None]
+    return mask
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
