@@ -251,16 +251,41 @@ def bought_together(*, products: list[Product], k: int = 10) -> Served:
     if run is None:
         return Served(run_id=None, items=[])
     basket = sorted({p.pk for p in products})
-    rows = _fetch(_neighbours_sql(len(basket), True), [run.pk, str(SimilarKind.TOGETHER), *basket, *basket])
+    # The popular fill rides along in the same query: baskets of rarer products often have fewer than k neighbours.
+    popular = [int(pid) for pid, _ in run.popular[: k + len(basket) + 50] if int(pid) not in basket]
+    fill = ""
+    if popular:
+        marks = ", ".join(["%s"] * len(popular))
+        fill = (
+            f" UNION ALL SELECT 1, p.id, p.sku, p.name, 0.0, '', 0, 0 FROM {_table(Product)} p"
+            f" WHERE p.id IN ({marks}) AND {_sellable_sql('p')}"
+        )
+    marks = ", ".join(["%s"] * len(basket))
+    rows = _fetch(
+        f"SELECT 0, p.id, p.sku, p.name, s.score, s.reason, s.rank, s.id FROM {_table(SimilarItem)} s"
+        f" JOIN {_table(Product)} p ON p.id = s.similar_id WHERE s.run_id = %s AND s.kind = %s"
+        f" AND s.product_id IN ({marks}) AND s.similar_id NOT IN ({marks}) AND {_sellable_sql('p')}{fill}",
+        [run.pk, str(SimilarKind.TOGETHER), *basket, *basket, *popular],
+    )
     best: dict[str, list] = {}
-    for sku, name, score, reason in rows:
+    in_stock_popular: dict[int, tuple[str, str]] = {}
+    for src, pk, sku, name, score, reason, _rank, _id in sorted(rows, key=lambda r: (r[0], r[6], r[7])):
+        if src == 1:
+            in_stock_popular[pk] = (sku, name)
+            continue
         entry = best.setdefault(sku, [name, 0.0, reason])
         entry[1] += score / len(basket)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0]))[:k]
     items = [ServedItem(sku, name, score, reason) for sku, (name, score, reason) in ranked]
     if len(items) < k:
-        skus = {i.sku for i in items} | {p.sku for p in products}
-        items += _popular(run, k - len(items), skus)
+        scores = {int(pid): float(score) for pid, score in run.popular}
+        taken = {i.sku for i in items} | {p.sku for p in products}
+        for pid in popular:
+            if len(items) >= k:
+                break
+            if pid in in_stock_popular and in_stock_popular[pid][0] not in taken:
+                sku, name = in_stock_popular[pid]
+                items.append(ServedItem(sku, name, scores[pid], "popular right now"))
     return Served(run_id=run.pk, items=items)
 
 
