@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 
 from retailai.commerce.choices import LineKind
 from retailai.commerce.models import Customer, Order, OrderLine, Product
@@ -101,17 +101,6 @@ def latest_runs(limit: int = 10) -> QuerySet[RecommendationRun]:
     return RecommendationRun.objects.select_related("job", "job__created_by").order_by("-pk")[:limit]
 
 
-def sellable_products(prefix: str = "") -> Q:
-    """Active merchandise in stock somewhere; a product without any stock row counts as available.
-
-    Read through the reverse relation `stock_levels`, so this app needs no import of inventory."""
-    pk = OuterRef(f"{prefix}_id") if prefix else OuterRef("pk")
-    in_stock = Exists(Product.objects.filter(pk=pk, stock_levels__on_hand__gt=0))
-    tracked = Exists(Product.objects.filter(pk=pk, stock_levels__isnull=False))
-    p = f"{prefix}__" if prefix else ""
-    return Q(**{f"{p}active": True, f"{p}is_merchandise": True}) & (in_stock | ~tracked)
-
-
 @dataclass(frozen=True)
 class ServedItem:
     """One recommended product as shown to a shopper or a marketer."""
@@ -136,7 +125,9 @@ def _table(model) -> str:
 
 
 def _sellable_sql(alias: str) -> str:
-    """SQL twin of sellable_products() for a product table alias."""
+    """Active merchandise in stock somewhere (a product without any stock row counts as available), as SQL.
+
+    Read through the reverse relation `stock_levels`, so this app needs no import of inventory."""
     stock = _table(Product._meta.get_field("stock_levels").related_model)
     return (
         f"{alias}.active AND {alias}.is_merchandise AND ("
@@ -174,21 +165,6 @@ def _popular(run: ServingRun, k: int, exclude: set[str]) -> list[ServedItem]:
         found = {pk: (sku, name) for pk, sku, name in rows if sku not in exclude}
     ordered = [(pid, *found[pid]) for pid in scores if pid in found]
     return [ServedItem(sku, name, scores[pid], "popular right now") for pid, sku, name in ordered[:k]]
-
-
-def customer_may_be_served(user, customer: Customer | None) -> bool:
-    """Internal roles see every customer's list; a channel partner only those of shoppers of its channel."""
-    if customer is None:
-        return False
-    if is_internal(user):
-        return True
-    channel = channel_for_partner(user)
-    if channel is None:
-        return False
-    # One query: the customer ordered through the channel, or the channel posted events for them.
-    return Customer.objects.filter(
-        Q(orders__channel=channel) | Q(behaviour_events__channel=channel), pk=customer.pk
-    ).exists()
 
 
 def customer_recommendations(*, external_id: str, k: int, user=None) -> Served:
