@@ -1,6 +1,6 @@
 """API latency under load: the recommendation endpoints against a no-op DRF endpoint on the same gunicorn server.
 
-Run: .venv/bin/python bench/recommend_api.py [--seconds 8] [--rounds 3] [--connections 32] [--workers 2]
+Run: .venv/bin/python bench/recommend_api.py [--seconds 8] [--rounds 5] [--connections 32] [--workers 2]
      DATABASE_URL=postgresql://postgres@127.0.0.1:5432/retailai_rc_bench .venv/bin/python bench/recommend_api.py
 
 Seeds a scratch database (SQLite in a temporary folder, or the PostgreSQL database named in DATABASE_URL, which is
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     """Seed, serve with gunicorn, load every endpoint with wrk and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8, help="measured seconds per endpoint and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over every endpoint (median reported)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over every endpoint (median reported)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
