@@ -5,16 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import QuerySet
 
 from retailai.commerce.choices import LineKind
-from retailai.commerce.models import Customer, OrderLine, Product
+from retailai.commerce.models import Customer, Order, OrderLine, Product
 from retailai.commerce.selectors import channel_for_partner
 from retailai.core.roles import is_internal
 
 from .models import BehaviourEvent, CustomerRecommendation, RecommendationRun, SimilarItem, SimilarKind
 
 INTERACTION_COLUMNS = ["user_id", "item_id", "timestamp", "quantity", "event"]
+# The served run changes once a night; every API request reads it. Activation deletes the key (the shared cache
+# when REDIS_URL is set); the timeout bounds how long a process-local cache may serve the previous run.
+ACTIVE_RUN_CACHE_KEY = "recommendations:active-run:v1"
+ACTIVE_RUN_CACHE_SECONDS = 60
 
 
 def _naive_utc(values) -> pd.Series:
@@ -66,20 +72,33 @@ def active_run() -> RecommendationRun | None:
     return RecommendationRun.objects.select_related("job").filter(is_active=True).first()
 
 
+@dataclass(frozen=True)
+class ServingRun:
+    """What serving needs of the active run: its id and its popular products (for customers with no list)."""
+
+    pk: int
+    popular: list
+
+
+def serving_run() -> ServingRun | None:
+    """The active run's id and popular list, from the cache when it is there."""
+    cached = cache.get(ACTIVE_RUN_CACHE_KEY)
+    if cached is None:
+        row = RecommendationRun.objects.filter(is_active=True).values_list("pk", "popular").first()
+        cached = (row[0], row[1]) if row else (0, [])
+        cache.set(ACTIVE_RUN_CACHE_KEY, cached, ACTIVE_RUN_CACHE_SECONDS)
+    pk, popular = cached
+    return ServingRun(pk, popular) if pk else None
+
+
+def serving_run_forget() -> None:
+    """Drop the cached active run (called when another run becomes active)."""
+    cache.delete(ACTIVE_RUN_CACHE_KEY)
+
+
 def latest_runs(limit: int = 10) -> QuerySet[RecommendationRun]:
     """The latest runs, newest first, with who started them."""
     return RecommendationRun.objects.select_related("job", "job__created_by").order_by("-pk")[:limit]
-
-
-def sellable_products(prefix: str = "") -> Q:
-    """Active merchandise in stock somewhere; a product without any stock row counts as available.
-
-    Read through the reverse relation `stock_levels`, so this app needs no import of inventory."""
-    pk = OuterRef(f"{prefix}_id") if prefix else OuterRef("pk")
-    in_stock = Exists(Product.objects.filter(pk=pk, stock_levels__on_hand__gt=0))
-    tracked = Exists(Product.objects.filter(pk=pk, stock_levels__isnull=False))
-    p = f"{prefix}__" if prefix else ""
-    return Q(**{f"{p}active": True, f"{p}is_merchandise": True}) & (in_stock | ~tracked)
 
 
 @dataclass(frozen=True)
@@ -101,94 +120,148 @@ class Served:
     cold_start: bool = False
 
 
-def _popular(run: RecommendationRun, k: int, exclude: set[str]) -> list[ServedItem]:
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _sellable_sql(alias: str) -> str:
+    """Active merchandise in stock somewhere (a product without any stock row counts as available), as SQL.
+
+    Read through the reverse relation `stock_levels`, so this app needs no import of inventory."""
+    stock = _table(Product._meta.get_field("stock_levels").related_model)
+    return (
+        f"{alias}.active AND {alias}.is_merchandise AND ("
+        f"EXISTS (SELECT 1 FROM {stock} st WHERE st.product_id = {alias}.id AND st.on_hand > 0) "
+        f"OR NOT EXISTS (SELECT 1 FROM {stock} st0 WHERE st0.product_id = {alias}.id))"
+    )
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    # Serving runs on every API call: these reads are fixed SQL (the ORM spent more time building the queries,
+    # with their stock and scope subqueries, than the database spent answering them).
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _popular(run: ServingRun, k: int, exclude: set[str]) -> list[ServedItem]:
     """The run's popular products that pass the rules, best first."""
     scores = {int(pid): float(score) for pid, score in run.popular}
     if not scores or k <= 0:
         return []
-    products = Product.objects.filter(pk__in=list(scores)).filter(sellable_products()).exclude(sku__in=exclude)
-    found = {p.pk: p for p in products.only("pk", "sku", "name")}
-    ordered = [found[pid] for pid in scores if pid in found]
-    return [ServedItem(p.sku, p.name, scores[p.pk], "popular right now") for p in ordered[:k]]
-
-
-def customer_may_be_served(user, customer: Customer | None) -> bool:
-    """Internal roles see every customer's list; a channel partner only those of shoppers of its channel."""
-    if customer is None:
-        return False
-    if is_internal(user):
-        return True
-    channel = channel_for_partner(user)
-    if channel is None:
-        return False
-    # One query: the customer ordered through the channel, or the channel posted events for them.
-    return Customer.objects.filter(
-        Q(orders__channel=channel) | Q(behaviour_events__channel=channel), pk=customer.pk
-    ).exists()
+    ids = list(scores)[: k + len(exclude) + 50]  # enough for any k after the excluded and out-of-stock ones
+    marks = ", ".join(["%s"] * len(ids))
+    rows = _fetch(
+        f"SELECT p.id, p.sku, p.name FROM {_table(Product)} p WHERE p.id IN ({marks}) AND {_sellable_sql('p')}", ids
+    )
+    found = {pk: (sku, name) for pk, sku, name in rows if sku not in exclude}
+    if len(found) < k and len(ids) < len(scores):
+        ids = list(scores)
+        marks = ", ".join(["%s"] * len(ids))
+        rows = _fetch(
+            f"SELECT p.id, p.sku, p.name FROM {_table(Product)} p WHERE p.id IN ({marks}) AND {_sellable_sql('p')}",
+            ids,
+        )
+        found = {pk: (sku, name) for pk, sku, name in rows if sku not in exclude}
+    ordered = [(pid, *found[pid]) for pid in scores if pid in found]
+    return [ServedItem(sku, name, scores[pid], "popular right now") for pid, sku, name in ordered[:k]]
 
 
 def customer_recommendations(*, external_id: str, k: int, user=None) -> Served:
-    """Top-k of the active run for a customer after the serving rules; popular items when there is no list."""
-    run = active_run()
+    """Top-k of the active run for a customer after the serving rules; popular items when there is no list.
+
+    A partner asking about a customer who is not a shopper of its channel gets the popular items, as for an
+    unknown customer: the answer does not tell whether the customer exists."""
+    run = serving_run()
     if run is None:
         return Served(run_id=None, items=[], cold_start=True)
-    customer = Customer.objects.filter(external_id=external_id).only("pk", "external_id").first()
-    if user is not None and not customer_may_be_served(user, customer):
-        customer = None
-    items: list[ServedItem] = []
-    if customer is not None:
-        rows = (
-            CustomerRecommendation.objects.filter(run=run, customer=customer)
-            .filter(sellable_products("product"))
-            .select_related("product")
-            .only("rank", "score", "reason", "product__sku", "product__name")
-            .order_by("rank")[:k]
-        )
-        items = [ServedItem(r.product.sku, r.product.name, r.score, r.reason) for r in rows]
+    scope, params = "", [run.pk, external_id]
+    if user is not None and not is_internal(user):
+        channel = channel_for_partner(user)
+        if channel is None:
+            scope = " AND 1 = 0"
+        else:
+            scope = (
+                f" AND (EXISTS (SELECT 1 FROM {_table(Order)} o WHERE o.customer_id = r.customer_id"
+                f" AND o.channel_id = %s) OR EXISTS (SELECT 1 FROM {_table(BehaviourEvent)} e"
+                f" WHERE e.customer_id = r.customer_id AND e.channel_id = %s))"
+            )
+            params += [channel.pk, channel.pk]
+    # One query for the stored list, the partner's scope and the stock rule together.
+    rows = _fetch(
+        f"SELECT p.sku, p.name, r.score, r.reason FROM {_table(CustomerRecommendation)} r"
+        f" JOIN {_table(Customer)} c ON c.id = r.customer_id JOIN {_table(Product)} p ON p.id = r.product_id"
+        f" WHERE r.run_id = %s AND c.external_id = %s AND {_sellable_sql('p')}{scope} ORDER BY r.rank LIMIT %s",
+        [*params, k],
+    )
+    items = [ServedItem(*row) for row in rows]
     cold = not items
     if len(items) < k:
         items += _popular(run, k - len(items), {i.sku for i in items})
     return Served(run_id=run.pk, items=items, cold_start=cold)
 
 
+def _neighbours_sql(n_products: int, exclude_basket: bool) -> str:
+    marks = ", ".join(["%s"] * n_products)
+    skip = f" AND s.similar_id NOT IN ({marks})" if exclude_basket else ""
+    return (
+        f"SELECT p.sku, p.name, s.score, s.reason FROM {_table(SimilarItem)} s"
+        f" JOIN {_table(Product)} p ON p.id = s.similar_id"
+        f" WHERE s.run_id = %s AND s.kind = %s AND s.product_id IN ({marks}){skip} AND {_sellable_sql('p')}"
+        " ORDER BY s.rank, s.id"
+    )
+
+
 def similar_products(*, product: Product, kind: str = SimilarKind.SIMILAR, k: int = 10) -> Served:
     """A product's stored neighbours of one kind in the active run, after the serving rules."""
-    run = active_run()
+    run = serving_run()
     if run is None:
         return Served(run_id=None, items=[])
-    rows = (
-        SimilarItem.objects.filter(run=run, product=product, kind=kind)
-        .filter(sellable_products("similar"))
-        .select_related("similar")
-        .only("rank", "score", "reason", "similar__sku", "similar__name")
-        .order_by("rank")[:k]
-    )
-    return Served(run_id=run.pk, items=[ServedItem(r.similar.sku, r.similar.name, r.score, r.reason) for r in rows])
+    rows = _fetch(_neighbours_sql(1, False) + " LIMIT %s", [run.pk, str(kind), product.pk, k])
+    return Served(run_id=run.pk, items=[ServedItem(*row) for row in rows])
 
 
 def bought_together(*, products: list[Product], k: int = 10) -> Served:
     """Items to add to a basket: the stored bought-together neighbours of its products, summed; popular fill."""
-    run = active_run()
+    run = serving_run()
     if run is None:
         return Served(run_id=None, items=[])
-    basket = {p.pk for p in products}
-    rows = (
-        SimilarItem.objects.filter(run=run, product_id__in=basket, kind=SimilarKind.TOGETHER)
-        .exclude(similar_id__in=basket)
-        .filter(sellable_products("similar"))
-        .select_related("product", "similar")
-        .only("score", "reason", "product__name", "similar__sku", "similar__name")
-        .order_by("rank")
+    basket = sorted({p.pk for p in products})
+    # The popular fill rides along in the same query: baskets of rarer products often have fewer than k neighbours.
+    popular = [int(pid) for pid, _ in run.popular[: k + len(basket) + 50] if int(pid) not in basket]
+    fill = ""
+    if popular:
+        marks = ", ".join(["%s"] * len(popular))
+        fill = (
+            f" UNION ALL SELECT 1, p.id, p.sku, p.name, 0.0, '', 0, 0 FROM {_table(Product)} p"
+            f" WHERE p.id IN ({marks}) AND {_sellable_sql('p')}"
+        )
+    marks = ", ".join(["%s"] * len(basket))
+    rows = _fetch(
+        f"SELECT 0, p.id, p.sku, p.name, s.score, s.reason, s.rank, s.id FROM {_table(SimilarItem)} s"
+        f" JOIN {_table(Product)} p ON p.id = s.similar_id WHERE s.run_id = %s AND s.kind = %s"
+        f" AND s.product_id IN ({marks}) AND s.similar_id NOT IN ({marks}) AND {_sellable_sql('p')}{fill}",
+        [run.pk, str(SimilarKind.TOGETHER), *basket, *basket, *popular],
     )
     best: dict[str, list] = {}
-    for r in rows:
-        entry = best.setdefault(r.similar.sku, [r.similar.name, 0.0, r.reason])
-        entry[1] += r.score / len(basket)
+    in_stock_popular: dict[int, tuple[str, str]] = {}
+    for src, pk, sku, name, score, reason, _rank, _id in sorted(rows, key=lambda r: (r[0], r[6], r[7])):
+        if src == 1:
+            in_stock_popular[pk] = (sku, name)
+            continue
+        entry = best.setdefault(sku, [name, 0.0, reason])
+        entry[1] += score / len(basket)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0]))[:k]
     items = [ServedItem(sku, name, score, reason) for sku, (name, score, reason) in ranked]
     if len(items) < k:
-        skus = {i.sku for i in items} | {p.sku for p in products}
-        items += _popular(run, k - len(items), skus)
+        scores = {int(pid): float(score) for pid, score in run.popular}
+        taken = {i.sku for i in items} | {p.sku for p in products}
+        for pid in popular:
+            if len(items) >= k:
+                break
+            if pid in in_stock_popular and in_stock_popular[pid][0] not in taken:
+                sku, name = in_stock_popular[pid]
+                items.append(ServedItem(sku, name, scores[pid], "popular right now"))
     return Served(run_id=run.pk, items=items)
 
 

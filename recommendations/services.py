@@ -25,7 +25,7 @@ from .engine.interactions import build_interactions, clean_events
 from .engine.pipeline import RecommendConfig, recommend
 from .engine.rules import RuleConfig
 from .models import BehaviourEvent, CustomerRecommendation, EventKind, RecommendationRun, SimilarItem, SimilarKind
-from .selectors import baskets_frame, interactions_frame, items_frame
+from .selectors import baskets_frame, interactions_frame, items_frame, serving_run_forget
 
 # Events may come a little early by the channel's clock; beyond this they are refused.
 EVENT_CLOCK_SKEW = timedelta(minutes=5)
@@ -235,6 +235,8 @@ def recommendation_run_activate(*, run_id: int) -> RecommendationRun:
             before={"active_runs": previous_ids}, after={"active_run": run.pk},
         )  # fmt: skip
         _purge_old_lists(keep=settings.RECOMMENDATIONS_KEEP_RUNS)
+    # After the commit, so a reader never caches the old run again once this has run.
+    serving_run_forget()
     run.job.refresh_from_db()
     return run
 

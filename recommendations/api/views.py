@@ -8,7 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from recommendations import selectors, services
-from retailai.commerce.models import Channel
+from retailai.commerce.models import Channel, Product
 from retailai.commerce.selectors import channel_for_partner, products_visible_to
 from retailai.core.choices import Role
 from retailai.core.errors import NotAllowed, ValidationFailed
@@ -34,7 +34,9 @@ class CanUseRecommendations(BasePermission):
 
 
 def _served(served) -> Response:
-    return Response(ServedListSerializer(served).data)
+    # The shape of ServedListSerializer, built directly: this runs on every call of a hot endpoint.
+    results = [{"sku": i.sku, "name": i.name, "score": i.score, "reason": i.reason} for i in served.items]
+    return Response({"run": served.run_id, "cold_start": served.cold_start, "results": results})
 
 
 class RecommendationViewSet(viewsets.ViewSet):
@@ -63,9 +65,10 @@ class RecommendationViewSet(viewsets.ViewSet):
         """Products bought by the same customers as this one."""
         params = ListSizeSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        product = products_visible_to(request.user).select_related(None).filter(sku=sku).only("pk", "sku").first()
-        if product is None:
+        pk = products_visible_to(request.user).filter(sku=sku).values_list("pk", flat=True).first()
+        if pk is None:
             raise NotFound(f"No product {sku}.")
+        product = Product(pk=pk, sku=sku)
         return _served(selectors.similar_products(product=product, k=params.validated_data["k"]))
 
     @extend_schema(request=BasketSerializer, responses=ServedListSerializer)
@@ -75,7 +78,8 @@ class RecommendationViewSet(viewsets.ViewSet):
         body = BasketSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         skus = list(dict.fromkeys(body.validated_data["skus"]))
-        products = list(products_visible_to(request.user).select_related(None).filter(sku__in=skus).only("pk", "sku"))
+        rows = products_visible_to(request.user).filter(sku__in=skus).values_list("pk", "sku")
+        products = [Product(pk=pk, sku=sku) for pk, sku in rows]
         unknown = sorted(set(skus) - {p.sku for p in products})
         if unknown:
             raise ValidationFailed(f"Unknown SKU: {', '.join(unknown)}.", field="skus")

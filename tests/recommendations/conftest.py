@@ -49,3 +49,13 @@ def shop() -> tuple[pd.DataFrame, pd.DataFrame]:
         }
     )
     return lines(rows), items
+
+
+@pytest.fixture(autouse=True)
+def _forget_served_run():
+    """The served run is cached across requests; each test starts from its own database."""
+    from recommendations.selectors import serving_run_forget
+
+    serving_run_forget()
+    yield
+    serving_run_forget()
