@@ -80,9 +80,13 @@ def summarise(per_series: pd.DataFrame, scale: pd.Series) -> pd.DataFrame:
     )
 
 
-def run(name: str, history: pd.DataFrame, config: ForecastConfig, seed: int) -> tuple[pd.DataFrame, dict]:
+def run(
+    name: str, history: pd.DataFrame, config: ForecastConfig, seed: int, neural: bool = False
+) -> tuple[pd.DataFrame, dict]:
     """Forecast one dataset with its holdout and score every model, including statsforecast AutoETS."""
-    cfg = ForecastConfig(**{**config.__dict__, "holdout": True, "seed": seed, "progress": lambda m: None})
+    cfg = ForecastConfig(
+        **{**config.__dict__, "holdout": True, "seed": seed, "neural": neural, "progress": lambda m: None}
+    )
     t0, c0 = time.perf_counter(), time.process_time()
     result = forecast(history, None, cfg)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -108,6 +112,7 @@ def run(name: str, history: pd.DataFrame, config: ForecastConfig, seed: int) -> 
         "chosen": result.chosen.value_counts().to_dict(),
         "spreads": result.spreads,
         "weights": result.ensemble_weights,
+        "seconds": result.seconds,
     }
     return table, info
 
@@ -119,10 +124,15 @@ def main() -> None:
     p.add_argument("--rossmann-stores", type=int, default=30)
     p.add_argument("--dominicks-stores", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--neural",
+        default="m5",
+        help="datasets on which the TensorFlow LSTM joins the candidates ('' for none)",
+    )
     args = p.parse_args()
     summary = []
     for name, (history, config) in datasets(args).items():
-        table, info = run(name, history, config, args.seed)
+        table, info = run(name, history, config, args.seed, neural=name in args.neural.split(","))
         # Each engine baseline also counts with the other median shifts (``ets@centre1``...): the best version
         # of a baseline is the bar, not the one the engine's calibration happened to pick.
         base = table.loc[[b for b in table.index if b.split("@")[0] in BASELINES], "WAPE"]
@@ -136,6 +146,7 @@ def main() -> None:
         )
         order = ["chosen"] + sorted(i for i in table.index if i != "chosen")
         print(table.loc[order].to_string(float_format=lambda v: f"{v:.3f}"))
+        print("backtest CPU seconds:", ", ".join(f"{k} {v:.1f}" for k, v in info["seconds"].items()))
         print("chosen per series:", ", ".join(f"{k} {v}" for k, v in info["chosen"].items()))
         if info["weights"]:
             print("ensemble weights:", ", ".join(f"{k} {v:.2f}" for k, v in info["weights"].items() if v >= 0.005))

@@ -39,6 +39,8 @@ from forecasting.engine.models import (
 from forecasting.engine.panel import LONG_WINDOW, Panel, build_panel
 
 BASELINES = ("seasonal_naive", "moving_average")
+#: Every candidate a configuration may name (``lstm`` needs TensorFlow).
+MODEL_NAMES = ("seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm", "lstm")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class ForecastResult:
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
     ensemble_weights: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # backtest CPU seconds per candidate
 
 
 def quantile_column(q: float) -> str:
@@ -97,11 +100,12 @@ def model_factories(config: ForecastConfig, panel: Panel) -> dict[str, Callable[
         "sarimax": lambda: SARIMAX(**kw),
         "gbm": lambda: GlobalGBM(**kw, config=config.gbm, horizon=panel.horizon),
     }
-    if config.neural:
+    neural = config.neural or "lstm" in config.models
+    if neural:
         from forecasting.engine.neural import GlobalLSTM
 
         table["lstm"] = lambda: GlobalLSTM(**kw, config=config.lstm, horizon=panel.horizon)
-    names = list(dict.fromkeys(BASELINES + tuple(config.models) + (("lstm",) if config.neural else ())))
+    names = list(dict.fromkeys(BASELINES + tuple(config.models) + (("lstm",) if neural else ())))
     if len(panel.ids) > config.local_max_series:
         names = [n for n in names if n not in ("ets", "sarimax")]
     return {n: table[n] for n in names if n in table}
@@ -214,6 +218,7 @@ def _forecast(
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
         ensemble_weights=wmap,
+        seconds=dict(bt.seconds),
     )
     if y_hold is not None:
         result.candidates = {k: _frame(panel, v, qs, config.quantiles, None) for k, v in cubes.items()}

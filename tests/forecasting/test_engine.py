@@ -165,3 +165,22 @@ def test_tiny_lstm_is_a_candidate_with_coherent_quantiles(fast_config):
     assert "lstm" in set(result.metrics["model"])
     q = result.forecast[["q10", "q50", "q90"]].to_numpy()
     assert (q >= 0).all() and (q[:, 1:] >= q[:, :-1]).all()
+
+
+def test_tiny_lstm_learns_a_weekly_pattern():
+    from forecasting.engine.models import LSTMConfig
+    from forecasting.engine.neural import GlobalLSTM
+
+    history = daily_history(n_series=4, days=240, seed=9)
+    panel = build_panel(history, None, 14)
+    t = panel.n_hist
+    config = LSTMConfig(window=14, units=8, epochs=10, max_windows=1500, batch_size=64)
+    model = GlobalLSTM(freq="D", spec=panel.spec, config=config, horizon=14).fit(panel.y, panel.x[:, :t])
+    point = model.point(14, panel.x[:, t:])
+    dow = panel.x[0, t:, panel.spec.index("dow")]
+    levels = np.nanmean(panel.y[:, -28:], axis=1)
+    for i in range(len(point)):
+        profile = np.array([point[i][dow == d].mean() for d in range(7)])
+        assert np.argmax(profile) == np.argmax(WEEKLY_PATTERN)
+        assert np.corrcoef(profile, WEEKLY_PATTERN)[0, 1] > 0.9
+        assert 0.8 < profile.mean() / levels[i] < 1.25  # the right level, not just the right shape
