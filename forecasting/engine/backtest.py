@@ -244,6 +244,32 @@ def consistent_winners(bt: BacktestResult, chosen: np.ndarray, anchor: str) -> n
     return out
 
 
+#: Candidates that can carry a yearly pattern forward (seasonal lags, seasonal states, week-of-year features).
+YEARLY_MODELS = ("seasonal_naive", "ets", "gbm", "lstm")
+
+
+def yearly_pattern(y: np.ndarray, season: int, threshold: float = 0.5) -> np.ndarray:
+    """Per series, whether the same weeks stand out every year: lag-`season` autocorrelation of log demand.
+
+    Backtest origins sit in the last few periods; a peak that lies ahead (Christmas seen from October) is in
+    none of them, so a flat model can win every origin. Needs two full seasons of history to say yes.
+    """
+    out = np.zeros(len(y), dtype=bool)
+    if y.shape[1] < 2 * season + 1:
+        return out
+    z = np.log1p(np.clip(y, 0.0, None))
+    a, b = z[:, season:], z[:, :-season]
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    enough = ok.sum(axis=1) >= season + 1
+    with np.errstate(all="ignore"):
+        n = ok.sum(axis=1).clip(min=1)
+        am = np.where(ok, a, 0.0).sum(axis=1) / n
+        bm = np.where(ok, b, 0.0).sum(axis=1) / n
+        da, db = np.where(ok, a - am[:, None], 0.0), np.where(ok, b - bm[:, None], 0.0)
+        corr = (da * db).sum(axis=1) / np.sqrt((da**2).sum(axis=1) * (db**2).sum(axis=1))
+    return enough & (np.nan_to_num(corr) >= threshold)
+
+
 def stack_weights(points: np.ndarray, actual: np.ndarray, max_points: int = 20_000, seed: int = 0) -> np.ndarray:
     """Non-negative weights summing to one that minimise the absolute error of the combined forecast.
 
@@ -341,6 +367,7 @@ def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, ch
 
 __all__ = [
     "SEASON",
+    "YEARLY_MODELS",
     "BacktestResult",
     "CORE_QUANTILES",
     "calibrate_centre",
@@ -354,5 +381,6 @@ __all__ = [
     "score_backtest",
     "series_metrics",
     "stack_weights",
+    "yearly_pattern",
     "stacked_backtest",
 ]

@@ -13,6 +13,7 @@ import pandas as pd
 from forecasting.engine.backtest import (
     CENTRE_GRID,
     CORE_QUANTILES,
+    YEARLY_MODELS,
     BacktestResult,
     calibrate_spread,
     choose_models,
@@ -23,6 +24,7 @@ from forecasting.engine.backtest import (
     score_backtest,
     series_metrics,
     stacked_backtest,
+    yearly_pattern,
 )
 from forecasting.engine.cold_start import cold_start_quantiles
 from forecasting.engine.explain import explain
@@ -37,7 +39,7 @@ from forecasting.engine.models import (
     MovingAverage,
     SeasonalNaive,
 )
-from forecasting.engine.panel import LONG_WINDOW, Panel, build_panel
+from forecasting.engine.panel import LONG_WINDOW, SEASON, Panel, build_panel
 
 BASELINES = ("seasonal_naive", "moving_average")
 #: Every candidate a configuration may name (``lstm`` needs TensorFlow).
@@ -189,6 +191,13 @@ def _forecast(
     if margin > 0:
         anchor = _pooled_best(metrics, candidates)
         chosen = chosen.where(consistent_winners(bt, chosen.to_numpy(), anchor), anchor)
+    if panel.freq == "W":
+        # Weekly series with a yearly pattern keep a model that can repeat it, whatever the recent origins say.
+        yearly = yearly_pattern(panel.y, SEASON["W"]) & ~cold
+        allowed = [m for m in YEARLY_MODELS if m in bt.points]
+        if yearly.any() and allowed:
+            sub = metrics[metrics["series_id"].isin(panel.ids[yearly])]
+            chosen.update(choose_models(sub, allowed, shrink))
 
     qs = tuple(sorted(set(config.quantiles) | set(CORE_QUANTILES)))
     finals = _final_points(panel, factories, wmap)

@@ -49,6 +49,28 @@ def test_weekly_pattern_is_forecast_with_its_shape(fast_config):
         assert np.corrcoef(by_dow, WEEKLY_PATTERN)[0, 1] > 0.9
 
 
+def test_a_yearly_peak_outside_the_backtest_origins_is_still_forecast():
+    # Two and a half years of weekly demand; "XMAS" quadruples in weeks 46-51, the others are flat. Seen from
+    # early October every backtest origin is off-season, where a flat model wins; the peak must still come.
+    rng = np.random.default_rng(1)
+    dates = pd.date_range("2021-01-04", "2023-10-02", freq="W-MON")
+    peak = np.isin(dates.isocalendar().week.to_numpy(), range(46, 52))
+    history = pd.concat(
+        [
+            pd.DataFrame(
+                {"series_id": sid, "date": dates, "quantity": rng.poisson(base * np.where(seasonal & peak, 4, 1))}
+            )
+            for sid, base, seasonal in (("A", 20.0, False), ("B", 6.0, False), ("XMAS", 15.0, True))
+        ],
+        ignore_index=True,
+    )
+    fc = forecast(history, None, ForecastConfig(horizon=10, freq="W")).forecast
+    xmas = fc[fc["series_id"] == "XMAS"].set_index("date")["q50"]
+    assert xmas["2023-11-20":"2023-12-11"].mean() > 2.5 * xmas[:"2023-10-30"].mean()
+    flat = fc[fc["series_id"] == "A"].set_index("date")["q50"]
+    assert flat["2023-11-20":"2023-12-11"].mean() < 1.3 * flat[:"2023-10-30"].mean()
+
+
 def test_promotion_with_strong_lift_raises_the_forecast_on_promo_days(fast_config):
     rng = np.random.default_rng(1)
     history = daily_history(n_series=6, days=300, seed=1)
