@@ -8,7 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from recommendations import selectors, services
-from retailai.commerce.models import Channel
+from retailai.commerce.models import Channel, ChannelPartner
 from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.errors import NotAllowed, ValidationFailed
@@ -30,7 +30,20 @@ class CanUseRecommendations(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        return is_internal(user) or channel_for_partner(user) is not None
+        if is_internal(user):
+            return True
+        if not user.is_authenticated:
+            return False
+        _load_channel_link(user)
+        return channel_for_partner(user) is not None
+
+
+def _load_channel_link(user) -> None:
+    """Read the partner's channel link and its channel in one query, into the user's relation cache."""
+    # channel_for_partner follows user.channel_partner then .channel: two queries on every call otherwise.
+    rel = type(user).channel_partner.related
+    if not rel.is_cached(user):
+        rel.set_cached_value(user, ChannelPartner.objects.select_related("channel").filter(user=user).first())
 
 
 def _served(served) -> Response:
