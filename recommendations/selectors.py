@@ -230,12 +230,14 @@ def similar_products_for(*, sku: str, user, kind: str = SimilarKind.SIMILAR, k: 
         return Served(run_id=None, items=[]) if found else None
     # The product's visibility and its neighbours together: the product row comes back (with empty neighbour
     # columns when it has none), or nothing when the user may not see it.
+    # Plain joins with the rules in ON, not a joined subquery: SQLite cannot flatten a join on the right of a
+    # LEFT JOIN and would read every stored neighbour of the run.
     rows = _fetch(
-        f"SELECT q.id, n.sku, n.name, n.score, n.reason FROM {_table(Product)} q LEFT JOIN ("
-        f"SELECT s.product_id, s.rank, s.id, p.sku, p.name, s.score, s.reason FROM {_table(SimilarItem)} s"
-        f" JOIN {_table(Product)} p ON p.id = s.similar_id WHERE s.run_id = %s AND s.kind = %s"
-        f" AND {_sellable_sql('p')}) n ON n.product_id = q.id"
-        f" WHERE q.sku = %s AND {scope} ORDER BY n.rank, n.id LIMIT %s",
+        f"SELECT q.id, p.sku, p.name, s.score, s.reason FROM {_table(Product)} q"
+        f" LEFT JOIN {_table(SimilarItem)} s ON s.product_id = q.id AND s.run_id = %s AND s.kind = %s"
+        f" AND EXISTS (SELECT 1 FROM {_table(Product)} p1 WHERE p1.id = s.similar_id AND {_sellable_sql('p1')})"
+        f" LEFT JOIN {_table(Product)} p ON p.id = s.similar_id"
+        f" WHERE q.sku = %s AND {scope} ORDER BY s.rank, s.id LIMIT %s",
         [run.pk, str(kind), sku, *scope_params, k],
     )
     if not rows:
