@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from retailai.commerce.choices import LineKind
 from retailai.commerce.models import Customer, Order, OrderLine, Product
-from retailai.commerce.selectors import channel_for_partner
+from retailai.commerce.selectors import channel_for_partner, product_scope_sql
 from retailai.core.roles import is_internal
 
 from .models import BehaviourEvent, CustomerRecommendation, RecommendationRun, SimilarItem, SimilarKind
@@ -221,14 +221,72 @@ def similar_products(*, product: Product, kind: str = SimilarKind.SIMILAR, k: in
     return Served(run_id=run.pk, items=[ServedItem(*row) for row in rows])
 
 
+def similar_products_for(*, sku: str, user, kind: str = SimilarKind.SIMILAR, k: int = 10) -> Served | None:
+    """similar_products of the product with this SKU if the user may see it, else None; one query in all."""
+    run = serving_run()
+    scope, scope_params = product_scope_sql(user, "q")
+    if run is None:
+        found = _fetch(f"SELECT q.id FROM {_table(Product)} q WHERE q.sku = %s AND {scope}", [sku, *scope_params])
+        return Served(run_id=None, items=[]) if found else None
+    # The product's visibility and its neighbours together: the product row comes back (with empty neighbour
+    # columns when it has none), or nothing when the user may not see it.
+    # Plain joins with the rules in ON, not a joined subquery: SQLite cannot flatten a join on the right of a
+    # LEFT JOIN and would read every stored neighbour of the run.
+    rows = _fetch(
+        f"SELECT q.id, p.sku, p.name, s.score, s.reason FROM {_table(Product)} q"
+        f" LEFT JOIN {_table(SimilarItem)} s ON s.product_id = q.id AND s.run_id = %s AND s.kind = %s"
+        f" AND EXISTS (SELECT 1 FROM {_table(Product)} p1 WHERE p1.id = s.similar_id AND {_sellable_sql('p1')})"
+        f" LEFT JOIN {_table(Product)} p ON p.id = s.similar_id"
+        f" WHERE q.sku = %s AND {scope} ORDER BY s.rank, s.id LIMIT %s",
+        [run.pk, str(kind), sku, *scope_params, k],
+    )
+    if not rows:
+        return None
+    return Served(run_id=run.pk, items=[ServedItem(*row[1:]) for row in rows if row[1] is not None])
+
+
 def bought_together(*, products: list[Product], k: int = 10) -> Served:
     """Items to add to a basket: the stored bought-together neighbours of its products, summed; popular fill."""
     run = serving_run()
     if run is None:
         return Served(run_id=None, items=[])
     basket = sorted({p.pk for p in products})
+    marks = ", ".join(["%s"] * len(basket))
+    return _bought_together(run, f"{marks}", basket, len(basket), k, lambda rows: products)
+
+
+def bought_together_for(*, skus: list[str], user, k: int = 10) -> tuple[Served, list[str]]:
+    """bought_together of the basket's products the user may see, in one query; and the SKUs it may not see
+    or that do not exist (the list is served only when there are none)."""
+    skus = list(dict.fromkeys(skus))
+    scope, scope_params = product_scope_sql(user, "q")
+    marks = ", ".join(["%s"] * len(skus))
+    basket_sql = f"SELECT q.id FROM {_table(Product)} q WHERE q.sku IN ({marks}) AND {scope}"
+    basket_params = [*skus, *scope_params]
+    run = serving_run()
+    if run is None:
+        found = {sku for _, sku in _fetch(basket_sql.replace("q.id", "q.id, q.sku", 1), basket_params)}
+        return Served(run_id=None, items=[]), sorted(set(skus) - found)
+    holder: dict[str, list] = {}
+
+    def basket_of(rows) -> list[Product]:
+        holder["products"] = [Product(pk=pk, sku=sku) for src, pk, sku, *_ in rows if src == 2]
+        return holder["products"]
+
+    # The basket's visible products ride along as rows of their own (src 2).
+    extra = (
+        f" UNION ALL SELECT 2, q.id, q.sku, q.name, 0.0, '', 0, 0 FROM {_table(Product)} q"
+        f" WHERE q.sku IN ({marks}) AND {scope}"
+    )
+    served = _bought_together(run, basket_sql, basket_params, len(skus), k, basket_of, extra, basket_params)
+    found = {p.sku for p in holder["products"]}
+    return served, sorted(set(skus) - found)
+
+
+def _bought_together(run, basket_sql, basket_params, n_basket, k, basket_of, extra="", extra_params=()) -> Served:
+    """bought_together with the basket given as SQL (ids, or a subquery) and read back by basket_of(rows)."""
     # The popular fill rides along in the same query: baskets of rarer products often have fewer than k neighbours.
-    popular = [int(pid) for pid, _ in run.popular[: k + len(basket) + 50] if int(pid) not in basket]
+    popular = [int(pid) for pid, _ in run.popular[: k + n_basket + 50]]
     fill = ""
     if popular:
         marks = ", ".join(["%s"] * len(popular))
@@ -236,18 +294,23 @@ def bought_together(*, products: list[Product], k: int = 10) -> Served:
             f" UNION ALL SELECT 1, p.id, p.sku, p.name, 0.0, '', 0, 0 FROM {_table(Product)} p"
             f" WHERE p.id IN ({marks}) AND {_sellable_sql('p')}"
         )
-    marks = ", ".join(["%s"] * len(basket))
     rows = _fetch(
         f"SELECT 0, p.id, p.sku, p.name, s.score, s.reason, s.rank, s.id FROM {_table(SimilarItem)} s"
         f" JOIN {_table(Product)} p ON p.id = s.similar_id WHERE s.run_id = %s AND s.kind = %s"
-        f" AND s.product_id IN ({marks}) AND s.similar_id NOT IN ({marks}) AND {_sellable_sql('p')}{fill}",
-        [run.pk, str(SimilarKind.TOGETHER), *basket, *basket, *popular],
+        f" AND s.product_id IN ({basket_sql}) AND s.similar_id NOT IN ({basket_sql}) AND {_sellable_sql('p')}"
+        f"{fill}{extra}",
+        [run.pk, str(SimilarKind.TOGETHER), *basket_params, *basket_params, *popular, *extra_params],
     )
+    products = basket_of(rows)
+    basket = {p.pk for p in products}
+    popular = [pid for pid in popular if pid not in basket]
     best: dict[str, list] = {}
     in_stock_popular: dict[int, tuple[str, str]] = {}
     for src, pk, sku, name, score, reason, _rank, _id in sorted(rows, key=lambda r: (r[0], r[6], r[7])):
         if src == 1:
             in_stock_popular[pk] = (sku, name)
+            continue
+        if src == 2:
             continue
         entry = best.setdefault(sku, [name, 0.0, reason])
         entry[1] += score / len(basket)

@@ -8,8 +8,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from recommendations import selectors, services
-from retailai.commerce.models import Channel, Product
-from retailai.commerce.selectors import channel_for_partner, products_visible_to
+from retailai.commerce.models import Channel, ChannelPartner
+from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.errors import NotAllowed, ValidationFailed
 from retailai.core.roles import has_role, is_internal
@@ -30,7 +30,20 @@ class CanUseRecommendations(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        return is_internal(user) or channel_for_partner(user) is not None
+        if is_internal(user):
+            return True
+        if not user.is_authenticated:
+            return False
+        _load_channel_link(user)
+        return channel_for_partner(user) is not None
+
+
+def _load_channel_link(user) -> None:
+    """Read the partner's channel link and its channel in one query, into the user's relation cache."""
+    # channel_for_partner follows user.channel_partner then .channel: two queries on every call otherwise.
+    rel = type(user).channel_partner.related
+    if not rel.is_cached(user):
+        rel.set_cached_value(user, ChannelPartner.objects.select_related("channel").filter(user=user).first())
 
 
 def _served(served) -> Response:
@@ -65,11 +78,10 @@ class RecommendationViewSet(viewsets.ViewSet):
         """Products bought by the same customers as this one."""
         params = ListSizeSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        pk = products_visible_to(request.user).filter(sku=sku).values_list("pk", flat=True).first()
-        if pk is None:
+        served = selectors.similar_products_for(sku=sku, user=request.user, k=params.validated_data["k"])
+        if served is None:
             raise NotFound(f"No product {sku}.")
-        product = Product(pk=pk, sku=sku)
-        return _served(selectors.similar_products(product=product, k=params.validated_data["k"]))
+        return _served(served)
 
     @extend_schema(request=BasketSerializer, responses=ServedListSerializer)
     @action(detail=False, methods=["post"], url_path="bought-together")
@@ -77,13 +89,12 @@ class RecommendationViewSet(viewsets.ViewSet):
         """Items often bought in the same basket as the given SKUs."""
         body = BasketSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        skus = list(dict.fromkeys(body.validated_data["skus"]))
-        rows = products_visible_to(request.user).filter(sku__in=skus).values_list("pk", "sku")
-        products = [Product(pk=pk, sku=sku) for pk, sku in rows]
-        unknown = sorted(set(skus) - {p.sku for p in products})
+        served, unknown = selectors.bought_together_for(
+            skus=body.validated_data["skus"], user=request.user, k=body.validated_data["k"]
+        )
         if unknown:
             raise ValidationFailed(f"Unknown SKU: {', '.join(unknown)}.", field="skus")
-        return _served(selectors.bought_together(products=products, k=body.validated_data["k"]))
+        return _served(served)
 
     @extend_schema(request=BehaviourEventInputSerializer, responses={201: BehaviourEventSerializer})
     @action(detail=False, methods=["post"], url_path="events")

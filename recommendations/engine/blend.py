@@ -125,8 +125,13 @@ class CandidateSet:
         with `scorer` (feature columns -> scores), a `score` column is added chunk by chunk."""
         user_ids = np.asarray(user_ids, dtype=object)
         rows_all = self.inter.user_positions(user_ids)
+        threads = max(1, self.config.threads)
+        # As many equal chunks per thread (at most `chunk` users each): 9 chunks on 2 threads leave one idle a ninth.
+        n_chunks = max(1, -(-len(rows_all) // chunk))
+        n_chunks = -(-n_chunks // threads) * threads if n_chunks > 1 else 1
+        chunk = max(1, -(-len(rows_all) // n_chunks))
         starts = list(range(0, len(rows_all), chunk))
-        threads = max(1, min(self.config.threads, len(starts)))
+        threads = max(1, min(threads, len(starts)))
 
         def one(start: int) -> dict[str, np.ndarray]:
             f = self._chunk_features(user_ids[start : start + chunk], rows_all[start : start + chunk], keep)
@@ -146,17 +151,28 @@ class CandidateSet:
             parts = [one(0)]
         return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
 
-    def _pool(self, rows: np.ndarray, scores: dict[str, np.ndarray]) -> np.ndarray:
-        """Boolean users × items mask: each candidate's best items, recent and first-basket hits, cold-start lists."""
+    def _pool(self, rows: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Boolean users × items mask (each candidate's best items, recent and first-basket hits, cold-start lists),
+        and each candidate's largest score magnitude per user."""
         cfg = self.config
         pool = np.zeros((len(rows), self.inter.n_items), dtype=bool)
+        tops: dict[str, np.ndarray] = {}
         for name, s in scores.items():
             n = cfg.max_history if name in ("repeat", "recency_frequency") else cfg.per_candidate
+            model = self.models[name]
             if name == "popularity":
                 n = cfg.pool_popular
-                if getattr(self.models[name], "category", 0) is None:  # the same list for every user
+                if getattr(model, "category", 0) is None:  # the same list for every user
                     pool |= _top_mask(s[:1], n)
+                    tops[name] = _magnitude(s)
                     continue
+            if name in ("repeat", "recency_frequency") and (rows >= 0).all():
+                # Scores are the user's own history: the sparse rows give the same mask without a dense pass.
+                m = model.matrix[rows]  # type: ignore[attr-defined]
+                tops[name] = _sparse_magnitude(m)
+                _sparse_top_mask(m, n, pool)
+                continue
+            tops[name] = _magnitude(s)
             pool |= _top_mask(s, n)
         for col in ("buyers_7d", "first_basket_60d"):
             pool[:, self._best_items(col, cfg.per_candidate)] = True
@@ -165,7 +181,7 @@ class CandidateSet:
             # Nothing personal to go on: a wider pool of popular items lets the ranker pick among them.
             for col in ("buyers_7d", "buyers_30d", "first_basket_60d", "trend"):
                 pool[np.ix_(unknown, self._best_items(col, cfg.pool_cold))] = True
-        return pool
+        return pool, tops
 
     def _best_items(self, col: str, n: int) -> np.ndarray:
         """The n items with the highest value of an item statistic (ties by lower index)."""
@@ -174,25 +190,26 @@ class CandidateSet:
     def _chunk_features(self, ids: np.ndarray, rows: np.ndarray, keep: int | None) -> dict[str, np.ndarray]:
         """Feature columns for one chunk of users, as arrays."""
         scores = {name: m.score(rows) for name, m in self.models.items()}
-        # Largest magnitude per row, without an abs() copy of every score matrix.
-        tops = {name: np.maximum(np.maximum(s.max(axis=1), -s.min(axis=1)), 1e-9) for name, s in scores.items()}
-        pool = self._pool(rows, scores)
+        pool, tops = self._pool(rows, scores)
         r, i = np.nonzero(pool)
+        # Each score gathered once over the pool; the flat index is one cheap lookup instead of a 2-d fancy index.
+        flat = r * self.inter.n_items + i
+        vals = {name: s.ravel()[flat] for name, s in scores.items()}
         if keep:
             # The ranker's cost dominates scoring: a cheap first pass (the fixed weights) keeps each user's `keep`
             # most plausible items (ties by lower item index).
             pre = np.zeros(len(r), dtype=np.float32)
             for name, w in FIXED_WEIGHTS.items():
                 if name in scores:
-                    pre += np.float32(w) * (scores[name][r, i] / tops[name][r])
+                    pre += np.float32(w) * (vals[name] / tops[name][r])
             order = np.lexsort((i, -pre, r))
             first = np.searchsorted(r[order], np.arange(len(rows)))
             rank = np.arange(len(order)) - first[r[order]]
             sel = np.sort(order[rank < keep])
             r, i = r[sel], i[sel]
+            vals = {name: v[sel] for name, v in vals.items()}
         f: dict[str, np.ndarray] = {"user_id": ids[r], "item_id": self.inter.item_ids[i]}
-        for name, s in scores.items():
-            v = s[r, i]
+        for name, v in vals.items():
             f[name] = v
             f[f"{name}_rel"] = v / tops[name][r]
         u = rows[r]
@@ -213,15 +230,60 @@ class CandidateSet:
         return f
 
 
+def _magnitude(s: np.ndarray) -> np.ndarray:
+    """Largest magnitude per row (at least 1e-9), without an abs() copy of the score matrix."""
+    return np.maximum(np.maximum(s.max(axis=1), -s.min(axis=1)), 1e-9)
+
+
+def _sparse_magnitude(m: sp.csr_matrix) -> np.ndarray:
+    """_magnitude of the dense rows of a sparse matrix (implicit zeros count)."""
+    a = np.abs(m.data)
+    out = np.zeros(m.shape[0], dtype=a.dtype)
+    nz = np.flatnonzero(np.diff(m.indptr))
+    if len(nz):
+        out[nz] = np.maximum.reduceat(a, m.indptr[nz])
+    return np.maximum(out, 1e-9)
+
+
+def _sparse_top_mask(m: sp.csr_matrix, n: int, pool: np.ndarray) -> None:
+    """Set in `pool` each row's n highest positive values of a sparse matrix, as _top_mask on its dense rows."""
+    n = min(n, m.shape[1])
+    if n <= 0:
+        return
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    pos = m.data > 0
+    r, c, v = rows[pos], m.indices[pos], m.data[pos]
+    count = np.bincount(r, minlength=m.shape[0])
+    keep = count[r] <= n
+    full = np.flatnonzero(count > n)
+    if len(full):
+        # The n-th largest positive value of each long row: sort those rows' values, largest first.
+        sel = np.flatnonzero(~keep)
+        order = sel[np.lexsort((-v[sel], r[sel]))]
+        first = np.searchsorted(r[order], full)
+        cut = np.zeros(m.shape[0], dtype=v.dtype)
+        cut[full] = v[order[first + n - 1]]
+        keep |= v >= cut[r]
+    pool[r[keep], c[keep]] = True
+
+
 def _top_mask(s: np.ndarray, n: int) -> np.ndarray:
     """Mask of each row's n highest positive values (ties at the cut kept)."""
     n = min(n, s.shape[1])
-    mask = s > 0
     if n <= 0:
         return np.zeros(s.shape, dtype=bool)
+    mask = s > 0
     # Only rows with more than n positive values need a cut (often few: histories are short).
-    full = np.flatnonzero(mask.sum(axis=1) > n)
-    if len(full):
+    many = np.count_nonzero(mask, axis=1) > n
+    full = np.flatnonzero(many)
+    if len(full) * 2 >= len(s):
+        # Mostly long rows (the dense candidates): one partition of the whole block, no row gather and scatter.
+        # Short rows get the smallest positive value as their cut, which keeps exactly their positive values.
+        kth = s.shape[1] - n
+        cut = np.partition(s, kth, axis=1)[:, kth]
+        cut[~many] = np.nextafter(s.dtype.type(0), s.dtype.type(1))
+        np.greater_equal(s, cut[:, None], out=mask)
+    elif len(full):
         sub = s[full]
         kth = s.shape[1] - n
         cut = np.partition(sub, kth, axis=1)[:, kth]

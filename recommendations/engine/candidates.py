@@ -109,6 +109,18 @@ def _known(rows: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((len(rows), n_items), dtype=np.float32), rows >= 0
 
 
+def _per_known(rows: np.ndarray, n_items: int, fn) -> np.ndarray:
+    """float32 scores fn(known rows) in place, zero rows for unknown users."""
+    known = rows >= 0
+    if len(rows) and known.all():
+        # Every user known (the usual batch): no zero block to fill, which is a full extra pass over the scores.
+        return np.asarray(fn(rows), dtype=np.float32)
+    s = np.zeros((len(rows), n_items), dtype=np.float32)
+    if known.any():
+        s[known] = fn(rows[known])
+    return s
+
+
 @dataclass(frozen=True)
 class PopularityConfig:
     """Recent-window popularity, counted in distinct buyers."""
@@ -205,10 +217,7 @@ class RecencyFrequency(Candidate):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Decayed purchase-day counts; zero for unknown users."""
-        s, known = _known(rows, self.inter.n_items)
-        if known.any():
-            s[known] = self.matrix[rows[known]].toarray()
-        return s
+        return _per_known(rows, self.inter.n_items, lambda r: self.matrix[r].toarray())
 
 
 @dataclass(frozen=True)
@@ -301,10 +310,7 @@ class RepeatPurchase(Candidate):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Re-buy probability for items the user bought; zero elsewhere."""
-        s, known = _known(rows, self.inter.n_items)
-        if known.any():
-            s[known] = self.matrix[rows[known]].toarray()
-        return s
+        return _per_known(rows, self.inter.n_items, lambda r: self.matrix[r].toarray())
 
 
 @dataclass(frozen=True)
@@ -332,10 +338,7 @@ class ItemKNN(Candidate):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Recency-weighted history times neighbour similarity."""
-        s, known = _known(rows, self.inter.n_items)
-        if known.any():
-            s[known] = (self.inter.matrix[rows[known]] @ self._sim_t).toarray()
-        return s
+        return _per_known(rows, self.inter.n_items, lambda r: (self.inter.matrix[r] @ self._sim_t).toarray())
 
 
 @dataclass(frozen=True)
@@ -373,9 +376,16 @@ class EASE(Candidate):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Recency-weighted history through B; zero for items outside the modelled set."""
+        if not len(self.cols):
+            return _known(rows, self.inter.n_items)[0]
+        if getattr(self, "_x_cols", None) is None:
+            # The history restricted to the modelled items once, not a sparse column selection per batch.
+            self._x_cols = self.inter.matrix[:, self.cols].tocsr()
+        if len(self.cols) == self.inter.n_items:
+            return _per_known(rows, self.inter.n_items, lambda r: self._x_cols[r] @ self.b)
         s, known = _known(rows, self.inter.n_items)
-        if known.any() and len(self.cols):
-            s[np.ix_(known, self.cols)] = self.inter.matrix[rows[known]][:, self.cols] @ self.b
+        if known.any():
+            s[np.ix_(known, self.cols)] = self._x_cols[rows[known]] @ self.b
         return s
 
     def item_similarity(self) -> sp.csr_matrix:
@@ -454,10 +464,7 @@ class ALS(Candidate):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """User factors · item factors."""
-        s, known = _known(rows, self.inter.n_items)
-        if known.any():
-            s[known] = self.user_f[rows[known]] @ self.item_f.T
-        return s
+        return _per_known(rows, self.inter.n_items, lambda r: self.user_f[r] @ self.item_f.T)
 
     def item_similarity(self) -> sp.csr_matrix:
         """Cosine of item factors, top 50."""

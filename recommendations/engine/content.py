@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from recommendations.engine.candidates import Candidate, top_k
+from recommendations.engine.candidates import Candidate, _per_known, top_k
 from recommendations.engine.interactions import Interactions
 
 TEXT_COLUMNS = ("description", "name", "title", "category", "subcategory", "brand")
@@ -67,11 +67,7 @@ class Content(Candidate):
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Cosine between the user's profile and each item's text; zero for unknown users."""
-        s = np.zeros((len(rows), self.inter.n_items), dtype=np.float32)
-        known = rows >= 0
-        if known.any():
-            s[known] = (self.profiles[rows[known]] @ self.vectors.T).toarray()
-        return s
+        return _per_known(rows, self.inter.n_items, lambda r: (self.profiles[r] @ self.vectors.T).toarray())
 
     def score_items_for(self, bought: list[list[str]]) -> np.ndarray:
         """Scores for ad-hoc histories given as item id lists (e.g. a basket of a guest)."""

@@ -190,3 +190,25 @@ def test_every_candidate_honours_the_interface(shop):
     # ALS and EASE pick up the mug-saucer pair too
     for model in models[4:6]:
         assert model.recommend(["c12"], 1, exclude_seen=True)["item_id"].tolist() == ["SAUCER"], model.name
+
+
+def test_top_masks_keep_each_rows_best_positive_values_with_ties():
+    from scipy import sparse
+
+    from recommendations.engine.blend import _sparse_top_mask, _top_mask
+
+    # Given rows with ties at the cut, fewer positives than n, negatives and zeros
+    s = np.array([[5, 3, 3, 1, 0, -2], [0, 0, 2, 0, 0, 0], [-1, -1, 0, 0, 0, 0], [4, 4, 4, 4, 1, 2]], dtype=np.float32)
+    want = np.array([[1, 1, 1, 0, 0, 0], [0, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0]], dtype=bool)
+    # Then the two best (ties at the cut kept), every positive of a short row, never a zero or a negative
+    assert (_top_mask(s, 2) == want).all()
+    # And the mostly-long-rows path and the row-gather path agree on a random block
+    rng = np.random.default_rng(3)
+    block = rng.integers(-2, 6, (60, 40)).astype(np.float32)
+    for n in (1, 5, 28, 39, 40):  # 28: few long rows, the row-gather path
+        gathered = np.vstack([_top_mask(block[i : i + 1], n) for i in range(len(block))])
+        assert (_top_mask(block, n) == gathered).all()
+        # And the sparse version sets the same cells as the dense one
+        pool = np.zeros(block.shape, dtype=bool)
+        _sparse_top_mask(sparse.csr_matrix(block), n, pool)
+        assert (pool == _top_mask(block, n)).all()
