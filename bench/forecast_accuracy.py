@@ -27,7 +27,10 @@ from forecasting.engine.backtest import mase_scale, series_metrics  # noqa: E402
 from forecasting.engine.panel import build_panel  # noqa: E402
 
 BASELINES = ("seasonal_naive", "moving_average", "ets", "sf_autoets")
-TARGETS = {"rossmann": 0.80, "dominicks": 0.80, "online_retail": 0.95, "m5": 0.95}
+#: 0.80x the best baseline on datasets with price or promotion drivers, 0.95x on the others. Rossmann has a
+#: promo flag, Dominick's price, deal and feature, and the M5 loader passes the sell price (and an event
+#: flag): all three are driver datasets. Online Retail has demand only.
+TARGETS = {"rossmann": 0.80, "dominicks": 0.80, "online_retail": 0.95, "m5": 0.80}
 
 
 def datasets(args: argparse.Namespace) -> dict[str, tuple[pd.DataFrame, ForecastConfig]]:
@@ -77,9 +80,13 @@ def summarise(per_series: pd.DataFrame, scale: pd.Series) -> pd.DataFrame:
     )
 
 
-def run(name: str, history: pd.DataFrame, config: ForecastConfig, seed: int) -> tuple[pd.DataFrame, dict]:
+def run(
+    name: str, history: pd.DataFrame, config: ForecastConfig, seed: int, neural: bool = False
+) -> tuple[pd.DataFrame, dict]:
     """Forecast one dataset with its holdout and score every model, including statsforecast AutoETS."""
-    cfg = ForecastConfig(**{**config.__dict__, "holdout": True, "seed": seed, "progress": lambda m: None})
+    cfg = ForecastConfig(
+        **{**config.__dict__, "holdout": True, "seed": seed, "neural": neural, "progress": lambda m: None}
+    )
     t0, c0 = time.perf_counter(), time.process_time()
     result = forecast(history, None, cfg)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -104,6 +111,8 @@ def run(name: str, history: pd.DataFrame, config: ForecastConfig, seed: int) -> 
         "sf_cpu": sf_cpu,
         "chosen": result.chosen.value_counts().to_dict(),
         "spreads": result.spreads,
+        "weights": result.ensemble_weights,
+        "seconds": result.seconds,
     }
     return table, info
 
@@ -115,12 +124,21 @@ def main() -> None:
     p.add_argument("--rossmann-stores", type=int, default=30)
     p.add_argument("--dominicks-stores", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--neural",
+        default="m5",
+        help="datasets on which the TensorFlow LSTM joins the candidates ('' for none)",
+    )
     args = p.parse_args()
     summary = []
     for name, (history, config) in datasets(args).items():
-        table, info = run(name, history, config, args.seed)
-        base = table.loc[[b for b in BASELINES if b in table.index], "WAPE"]
+        table, info = run(name, history, config, args.seed, neural=name in args.neural.split(","))
+        # Each engine baseline also counts with the other median shifts (``ets@centre1``...): the best version
+        # of a baseline is the bar, not the one the engine's calibration happened to pick.
+        base = table.loc[[b for b in table.index if b.split("@")[0] in BASELINES], "WAPE"]
         ratio = table.loc["chosen", "WAPE"] / base.min()
+        variants = table.loc[[i for i in table.index if "@" in i]]
+        table = table.drop(variants.index)
         print(
             f"\n== {name}: {info['series']} series x {info['periods']} periods ({info['freq']}), "
             f"holdout {info['horizon']}; engine {info['wall']:.0f}s wall / {info['cpu']:.0f}s CPU, "
@@ -128,7 +146,11 @@ def main() -> None:
         )
         order = ["chosen"] + sorted(i for i in table.index if i != "chosen")
         print(table.loc[order].to_string(float_format=lambda v: f"{v:.3f}"))
+        print("backtest CPU seconds:", ", ".join(f"{k} {v:.1f}" for k, v in info["seconds"].items()))
         print("chosen per series:", ", ".join(f"{k} {v}" for k, v in info["chosen"].items()))
+        if info["weights"]:
+            print("ensemble weights:", ", ".join(f"{k} {v:.2f}" for k, v in info["weights"].items() if v >= 0.005))
+        print("baselines with other median shifts:", ", ".join(f"{k} {v:.3f}" for k, v in variants["WAPE"].items()))
         cov = table.loc["chosen", "cov10-90"]
         target = TARGETS.get(name, 0.95)
         ok = ratio <= target and 0.75 <= cov <= 0.85

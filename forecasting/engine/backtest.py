@@ -16,6 +16,8 @@ from forecasting.engine.panel import SEASON, Panel
 #: Quantiles every backtest scores, whatever the caller asks for (q10 and q90 give the 80% interval).
 CORE_QUANTILES = (0.1, 0.5, 0.9)
 SPREAD_GRID = np.round(np.arange(0.6, 3.01, 0.05), 2)
+#: How much of a series' median backtest residual moves its median forecast (0: none, 1: all of it).
+CENTRE_GRID = (0.0, 0.5, 1.0)
 
 
 @dataclass
@@ -27,6 +29,8 @@ class BacktestResult:
     actuals: np.ndarray  # (origins, series, horizon)
     scale: np.ndarray  # (series,) in-sample seasonal-naive MAE before the first cut, for MASE
     spread: dict[str, float] = field(default_factory=dict)
+    centre: dict[str, float] = field(default_factory=dict)
+    medians: dict[str, np.ndarray] = field(default_factory=dict)  # model -> out-of-origin q50 at each origin
     seconds: dict[str, float] = field(default_factory=dict)
     metrics: pd.DataFrame | None = None  # one row per series and model
 
@@ -56,7 +60,8 @@ def run_backtest(
         per = []
         for c in cuts:
             model = make().fit(panel.y[:, :c].copy(), panel.x[:, :c])
-            per.append(np.clip(model.point(h, panel.x[:, c : c + h]), 0.0, None))
+            # A series that had not started by the cut has no history to go on: it is forecast at zero.
+            per.append(np.nan_to_num(np.clip(model.point(h, panel.x[:, c : c + h]), 0.0, None)))
         points[name] = np.stack(per)
         seconds[name] = time.process_time() - t0
     first = cuts[0] if cuts else panel.n_hist
@@ -85,19 +90,22 @@ def residual_quantiles(resid: np.ndarray, quantiles: tuple[float, ...]) -> dict[
     return {q: np.nan_to_num(qs[j]) for j, q in enumerate(quantiles)}
 
 
-def scale_spread(rq: dict[float, np.ndarray], s: float) -> dict[float, np.ndarray]:
-    """Widen (s > 1) or narrow residual quantiles around their median."""
+def scale_spread(rq: dict[float, np.ndarray], s: float, centre: float = 1.0) -> dict[float, np.ndarray]:
+    """Widen (s > 1) or narrow residual quantiles around their median, and keep `centre` of the median shift."""
     mid = rq.get(0.5, 0.0)
-    return {q: mid + s * (v - mid) for q, v in rq.items()}
+    return {q: centre * mid + s * (v - mid) for q, v in rq.items()}
 
 
-def loo_quantiles(point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], s: float) -> np.ndarray:
+def loo_quantiles(
+    point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], s: float, centre: float = 1.0
+) -> np.ndarray:
     """Quantile forecasts at each origin from the residuals of the other origins (origins, series, H, Q)."""
     k = resid.shape[0]
     out = np.empty(point.shape + (len(quantiles),))
+    qs = tuple(sorted(set(quantiles) | {0.5}))
     for i in range(k):
         others = np.delete(resid, i, axis=0) if k > 1 else resid
-        rq = scale_spread(residual_quantiles(others, quantiles), s)
+        rq = scale_spread(residual_quantiles(others, qs), s, centre)
         for j, q in enumerate(quantiles):
             out[i, ..., j] = point[i] + rq[q][:, None]
     return np.sort(np.clip(out, 0.0, None), axis=-1)
@@ -138,15 +146,36 @@ def series_metrics(actual: np.ndarray, q: np.ndarray, scale: np.ndarray) -> dict
     }
 
 
-def calibrate_spread(point: np.ndarray, actual: np.ndarray, resid: np.ndarray, target: float = 0.8) -> float:
+def pooled_wape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Absolute error over all valid points divided by their total demand."""
+    ok = ~np.isnan(actual)
+    return float(np.abs(actual[ok] - forecast[ok]).sum() / max(actual[ok].sum(), 1e-9))
+
+
+def calibrate_centre(point: np.ndarray, actual: np.ndarray, resid: np.ndarray) -> float:
+    """How much of the per-series median residual to add to the forecast, by leave-one-origin-out WAPE.
+
+    A mean forecaster on skewed or intermittent demand gains from moving towards the median; a model that
+    already forecasts the median only picks up noise from a few origins' residuals.
+    """
+    if resid.shape[0] < 2 or (~np.isnan(actual)).sum() == 0:
+        return 1.0
+    scores = [pooled_wape(actual, loo_quantiles(point, resid, (0.5,), 1.0, c)[..., 0]) for c in CENTRE_GRID]
+    return float(CENTRE_GRID[int(np.argmin(scores))])
+
+
+def calibrate_spread(
+    point: np.ndarray, actual: np.ndarray, resid: np.ndarray, target: float = 0.8, centre: float = 1.0
+) -> float:
     """The spread factor whose leave-one-origin-out 10-90 interval covers `target` of the backtest actuals."""
     ok = ~np.isnan(actual)
     if ok.sum() == 0 or resid.shape[0] < 2:
         return 1.0
     best, best_gap = 1.0, np.inf
-    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0)
+    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre)
     lo0, mid, hi0 = base[..., 0], base[..., 1], base[..., 2]
-    for s in SPREAD_GRID:
+    # Nearest to 1 first: on lumpy (intermittent) demand many spreads cover alike, and then none should distort.
+    for s in sorted(SPREAD_GRID, key=lambda v: abs(v - 1.0)):
         lo = np.clip(mid - s * (mid - lo0), 0, None)
         hi = mid + s * (hi0 - mid)
         cov = ((actual >= lo - 1e-9) & (actual <= hi + 1e-9))[ok].mean()
@@ -161,32 +190,116 @@ def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
     rows = []
     for name, pts in bt.points.items():
         resid = bt.actuals - pts
-        s = calibrate_spread(pts, bt.actuals, resid)
-        bt.spread[name] = s
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, s)
+        c = calibrate_centre(pts, bt.actuals, resid)
+        s = calibrate_spread(pts, bt.actuals, resid, centre=c)
+        bt.spread[name], bt.centre[name] = s, c
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c)
+        bt.medians[name] = q[..., 1]
         m = series_metrics(bt.actuals, q, bt.scale)
         rows.append(pd.DataFrame({"series_id": ids, "model": name, **m}))
     bt.metrics = pd.concat(rows, ignore_index=True)
     return bt.metrics
 
 
-def choose_models(metrics: pd.DataFrame, candidates: list[str], shrink: float = 0.5) -> pd.Series:
-    """Per-series winner: backtest WAPE shrunk towards each model's all-series WAPE (few origins are noisy)."""
+def choose_models(metrics: pd.DataFrame, candidates: list[str], shrink: float = 0.5, margin: float = 0.0) -> pd.Series:
+    """Per-series winner: backtest WAPE shrunk towards each model's all-series WAPE (few origins are noisy).
+
+    With a `margin`, a series leaves the model that is best over all series only when its own winner beats
+    that model by the margin on the series: a lead won on a handful of backtest points is mostly luck.
+    """
     m = metrics[metrics["model"].isin(candidates)]
     agg = m.groupby("model")[["abs_error_total", "actual_total"]].sum()
     overall = (agg["abs_error_total"] / agg["actual_total"].clip(lower=1e-9)).rename("overall")
     m = m.join(overall, on="model")
     own = m["abs_error_total"] / m["actual_total"].clip(lower=1e-9)
     own = own.where(m["actual_total"] > 0, m["mae"] / (m["mae"].mean() + 1e-9))
-    m = m.assign(score=(1 - shrink) * own + shrink * m["overall"])
+    m = m.assign(score=((1 - shrink) * own + shrink * m["overall"]).fillna(np.inf))
     m = m.assign(_rank=m["model"].map({c: i for i, c in enumerate(candidates)}))
-    best = m.sort_values(["series_id", "score", "_rank"]).drop_duplicates("series_id")
-    return best.set_index("series_id")["model"]
+    best = m.sort_values(["series_id", "score", "_rank"]).drop_duplicates("series_id").set_index("series_id")
+    if margin <= 0 or overall.empty:
+        return best["model"]
+    anchor = overall.idxmin()
+    base = m[m["model"] == anchor].set_index("series_id")["score"].reindex(best.index)
+    keep = best["score"] < (1 - margin) * base.fillna(np.inf)
+    return best["model"].where(keep, anchor)
 
 
-def interval_quantiles(point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], spread: float) -> np.ndarray:
+def consistent_winners(bt: BacktestResult, chosen: np.ndarray, anchor: str) -> np.ndarray:
+    """Per series, whether its chosen model beat `anchor` at every backtest origin (not just on the total).
+
+    One lucky origin, such as a bulk order that a zero forecast happened to dodge, can decide a total over
+    three origins; a model that is better at each of them is a safer bet.
+    """
+    ok = ~np.isnan(bt.actuals)
+    a = np.where(ok, bt.actuals, 0.0)
+
+    def err(name: str) -> np.ndarray:
+        return np.where(ok, np.abs(a - bt.medians[name]), 0.0).sum(axis=2)  # (origins, series)
+
+    base = err(anchor)
+    out = np.ones(len(chosen), dtype=bool)
+    for name in set(chosen) - {anchor}:
+        rows = chosen == name
+        out[rows] = (err(name)[:, rows] < base[:, rows]).all(axis=0)
+    return out
+
+
+def stack_weights(points: np.ndarray, actual: np.ndarray, max_points: int = 20_000, seed: int = 0) -> np.ndarray:
+    """Non-negative weights summing to one that minimise the absolute error of the combined forecast.
+
+    ``points`` is (models, N), ``actual`` (N,). A linear programme (least absolute deviations on the simplex);
+    a random sample of `max_points` keeps it fast on large panels.
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import bmat, csr_matrix, identity
+
+    k = points.shape[0]
+    ok = ~np.isnan(actual) & np.all(np.isfinite(points), axis=0)
+    p, a = points[:, ok], actual[ok]
+    if a.size > max_points:
+        idx = np.random.default_rng(seed).choice(a.size, max_points, replace=False)
+        p, a = p[:, idx], a[idx]
+    n = a.size
+    if n == 0 or k == 1:
+        return np.full(k, 1.0 / k)
+    # minimise sum(t) subject to -t <= a - w.p <= t, sum(w) = 1, w >= 0
+    eye = identity(n, format="csr")
+    a_ub = bmat([[csr_matrix(-p.T), -eye], [csr_matrix(p.T), -eye]], format="csr")
+    res = linprog(
+        np.concatenate([np.zeros(k), np.ones(n)]),
+        A_ub=a_ub,
+        b_ub=np.concatenate([-a, a]),
+        A_eq=np.concatenate([np.ones(k), np.zeros(n)])[None],
+        b_eq=[1.0],
+        bounds=(0, None),
+        method="highs",
+    )
+    if not res.success:
+        return np.full(k, 1.0 / k)
+    w = np.clip(res.x[:k], 0.0, None)
+    return w / w.sum() if w.sum() > 0 else np.full(k, 1.0 / k)
+
+
+def stacked_backtest(points: np.ndarray, actual: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stacked ensemble forecasts at each origin with weights fitted on the other origins, and all-origin weights.
+
+    ``points`` is (models, origins, series, H). Scoring each origin with weights it did not help to fit keeps
+    the ensemble's backtest honest against the single models it competes with.
+    """
+    k, n_orig = points.shape[:2]
+    out = np.empty(points.shape[1:])
+    for i in range(n_orig):
+        others = [j for j in range(n_orig) if j != i] or [i]
+        w = stack_weights(points[:, others].reshape(k, -1), actual[others].ravel(), seed=seed)
+        out[i] = np.tensordot(w, points[:, i], axes=1)
+    return out, stack_weights(points.reshape(k, -1), actual.ravel(), seed=seed)
+
+
+def interval_quantiles(
+    point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], spread: float, centre: float = 1.0
+) -> np.ndarray:
     """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spread."""
-    rq = scale_spread(residual_quantiles(resid, tuple(sorted(set(quantiles) | {0.5}))), spread)
+    rq = scale_spread(residual_quantiles(resid, tuple(sorted(set(quantiles) | {0.5}))), spread, centre)
     out = np.stack([point + rq[q][:, None] for q in quantiles], axis=-1)
     return np.sort(np.clip(out, 0.0, None), axis=-1)
 
@@ -230,12 +343,16 @@ __all__ = [
     "SEASON",
     "BacktestResult",
     "CORE_QUANTILES",
+    "calibrate_centre",
     "calibrate_spread",
     "choose_models",
+    "consistent_winners",
     "interval_quantiles",
     "last_origin_frame",
     "origin_cuts",
     "run_backtest",
     "score_backtest",
     "series_metrics",
+    "stack_weights",
+    "stacked_backtest",
 ]

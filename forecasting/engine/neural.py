@@ -58,7 +58,9 @@ class GlobalLSTM(Model):
         self.mu_ = x.reshape(-1, x.shape[-1]).mean(axis=0) if x.shape[-1] else np.zeros(0)
         self.sd_ = x.reshape(-1, x.shape[-1]).std(axis=0) + 1e-6 if x.shape[-1] else np.zeros(0)
         xz = ((x - self.mu_) / self.sd_).astype(np.float32)
-        h, w = self.horizon, c.window
+        # Short (weekly) histories get a shorter window so that some training windows exist at all.
+        h = self.horizon
+        w = self.window_ = int(min(c.window, max(8, (y.shape[1] - h) // 2)))
         last = y.shape[1] - h
         rng = np.random.default_rng(self.seed)
         cand = np.arange(w, last + 1)
@@ -108,7 +110,7 @@ class GlobalLSTM(Model):
             np.concatenate([y, np.full((y.shape[0], horizon), np.nan)], axis=1),
             xz,
             np.array([y.shape[1]]),
-            self.config.window,
+            self.window_,
             horizon,
         )
         pred = self.model_.predict([seq, fut], verbose=0, batch_size=1024)

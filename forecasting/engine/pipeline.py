@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -10,14 +11,18 @@ import numpy as np
 import pandas as pd
 
 from forecasting.engine.backtest import (
+    CENTRE_GRID,
     CORE_QUANTILES,
     BacktestResult,
+    calibrate_spread,
     choose_models,
+    consistent_winners,
     interval_quantiles,
     last_origin_frame,
     run_backtest,
     score_backtest,
     series_metrics,
+    stacked_backtest,
 )
 from forecasting.engine.cold_start import cold_start_quantiles
 from forecasting.engine.explain import explain
@@ -35,7 +40,8 @@ from forecasting.engine.models import (
 from forecasting.engine.panel import LONG_WINDOW, Panel, build_panel
 
 BASELINES = ("seasonal_naive", "moving_average")
-ENSEMBLE_MEMBERS = ("gbm", "ets", "sarimax", "lstm")
+#: Every candidate a configuration may name (``lstm`` needs TensorFlow).
+MODEL_NAMES = ("seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm", "lstm")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class ForecastConfig:
     n_origins: int = 3
     origin_step: int | None = None
     selection_shrink: float = 0.5
+    selection_margin: float = 0.1
     min_history: int | None = None
     intermittent_zero_share: float = 0.3
     local_max_series: int = 3000
@@ -75,6 +82,8 @@ class ForecastResult:
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
     backtest: pd.DataFrame | None = None  # the chosen models at the last backtest origin (for charts)
+    ensemble_weights: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # backtest CPU seconds per candidate
 
 
 def quantile_column(q: float) -> str:
@@ -93,11 +102,12 @@ def model_factories(config: ForecastConfig, panel: Panel) -> dict[str, Callable[
         "sarimax": lambda: SARIMAX(**kw),
         "gbm": lambda: GlobalGBM(**kw, config=config.gbm, horizon=panel.horizon),
     }
-    if config.neural:
+    neural = config.neural or "lstm" in config.models
+    if neural:
         from forecasting.engine.neural import GlobalLSTM
 
         table["lstm"] = lambda: GlobalLSTM(**kw, config=config.lstm, horizon=panel.horizon)
-    names = list(dict.fromkeys(BASELINES + tuple(config.models) + (("lstm",) if config.neural else ())))
+    names = list(dict.fromkeys(BASELINES + tuple(config.models) + (("lstm",) if neural else ())))
     if len(panel.ids) > config.local_max_series:
         names = [n for n in names if n not in ("ets", "sarimax")]
     return {n: table[n] for n in names if n in table}
@@ -154,9 +164,13 @@ def _forecast(
     bt = run_backtest(panel, factories, config.n_origins, config.origin_step)
     cpu = ", ".join(f"{k} {v:.1f}s" for k, v in bt.seconds.items())
     say(f"backtest at {len(bt.cuts)} origins, CPU time: {cpu} ({time.perf_counter() - t0:.1f}s)")
-    members = _ensemble_members(bt)
-    if config.ensemble and len(members) >= 2:
-        bt.points["ensemble"] = np.mean([bt.points[m] for m in members], axis=0)
+    members = list(bt.points) if config.ensemble and len(bt.points) >= 2 else []
+    weights = np.zeros(0)
+    if members:
+        bt.points["ensemble"], weights = stacked_backtest(np.stack([bt.points[m] for m in members]), bt.actuals)
+    wmap = {m: float(w) for m, w in zip(members, weights, strict=True)}
+    if wmap:
+        say("ensemble weights: " + ", ".join(f"{m} {w:.2f}" for m, w in wmap.items()))
     metrics = score_backtest(bt, panel.ids)
 
     length = panel.length
@@ -166,25 +180,34 @@ def _forecast(
         zero_share = np.nanmean(np.where(np.isnan(panel.y), np.nan, panel.y == 0), axis=1)
     intermittent = zero_share >= config.intermittent_zero_share
     candidates = [m for m in bt.points if m != "tsb"]
-    chosen = choose_models(metrics, candidates, config.selection_shrink)
+    shrink, margin = config.selection_shrink, config.selection_margin
+    chosen = choose_models(metrics, candidates, shrink, margin)
     if "tsb" in bt.points and intermittent.any():
         sub = metrics[metrics["series_id"].isin(panel.ids[intermittent])]
-        chosen.update(choose_models(sub, candidates + ["tsb"], config.selection_shrink))
+        chosen.update(choose_models(sub, candidates + ["tsb"], shrink, margin))
     chosen = chosen.reindex(panel.ids)
+    if margin > 0:
+        anchor = _pooled_best(metrics, candidates)
+        chosen = chosen.where(consistent_winners(bt, chosen.to_numpy(), anchor), anchor)
 
     qs = tuple(sorted(set(config.quantiles) | set(CORE_QUANTILES)))
-    finals = _final_points(panel, factories, members if config.ensemble else [])
+    finals = _final_points(panel, factories, wmap)
     say(f"final fits done ({time.perf_counter() - t0:.1f}s)")
     cubes = {
-        name: interval_quantiles(pt, bt.actuals - bt.points[name], qs, bt.spread[name]) for name, pt in finals.items()
+        name: interval_quantiles(pt, bt.actuals - bt.points[name], qs, bt.spread[name], bt.centre[name])
+        for name, pt in finals.items()
     }
     choice = chosen.to_numpy()
     cube = np.zeros((n, h, len(qs)))
     for name, c in cubes.items():
         rows = choice == name
         cube[rows] = c[rows]
+    _floor_upper_quantiles(cube, panel, qs, intermittent)
     level = np.nan_to_num(np.nanmean(panel.y[:, -LONG_WINDOW[panel.freq] :], axis=1))
-    cube, groups = cold_start_quantiles(panel.y, cold, cube, level, panel.ids, attributes)
+    borrowed, groups = cold_start_quantiles(panel.y, cold, cube, level, panel.ids, attributes)
+    # A young series leans on its peers in proportion to how little history of its own it has.
+    own = np.clip(length / min_hist, 0.0, 1.0)[:, None, None]
+    cube = np.sort(np.where(cold[:, None, None], own * cube + (1 - own) * borrowed, cube), axis=-1)
     model_names = np.where(cold & (groups != ""), "cold_start", choice)
 
     frame = _frame(panel, cube, qs, config.quantiles, model_names)
@@ -197,33 +220,68 @@ def _forecast(
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
         backtest=last_origin_frame(bt, panel.dates, panel.ids, chosen),
+        ensemble_weights=wmap,
+        seconds=dict(bt.seconds),
     )
     if y_hold is not None:
         result.candidates = {k: _frame(panel, v, qs, config.quantiles, None) for k, v in cubes.items()}
-        result.holdout = _holdout_metrics(y_hold, cubes, cube, qs, bt, panel)
+        result.holdout = _holdout_metrics(y_hold, {**cubes, **_baseline_variants(bt, finals, qs)}, cube, qs, bt, panel)
     say(f"done ({time.perf_counter() - t0:.1f}s)")
     return result
 
 
-def _ensemble_members(bt: BacktestResult, tolerance: float = 1.2) -> list[str]:
-    """Strong models whose pooled backtest WAPE is within `tolerance` of the best one (a weak one only hurts)."""
-    ok = ~np.isnan(bt.actuals)
-    total = np.abs(bt.actuals[ok]).sum() or 1.0
-    wape = {m: np.abs(bt.points[m][ok] - bt.actuals[ok]).sum() / total for m in ENSEMBLE_MEMBERS if m in bt.points}
-    if not wape:
-        return []
-    best = min(wape.values())
-    return [m for m, w in wape.items() if w <= tolerance * best]
+def _pooled_best(metrics: pd.DataFrame, candidates: list[str]) -> str:
+    """The candidate with the lowest backtest WAPE over all series together."""
+    m = metrics[metrics["model"].isin(candidates)].groupby("model")[["abs_error_total", "actual_total"]].sum()
+    return str((m["abs_error_total"] / m["actual_total"].clip(lower=1e-9)).idxmin())
 
 
-def _final_points(panel: Panel, factories: dict[str, Callable[[], Model]], members: list[str]) -> dict[str, np.ndarray]:
-    """Fit every model on the whole history and forecast the horizon."""
+def _baseline_variants(bt: BacktestResult, finals: dict[str, np.ndarray], qs: tuple[float, ...]) -> dict:
+    """The baselines with every other median shift than the calibrated one, named ``model@centreC``.
+
+    Scored on the holdout only, so that a benchmark can compare against the best version of each baseline.
+    """
+    out = {}
+    for name in (*BASELINES, "ets"):
+        if name not in finals:
+            continue
+        resid = bt.actuals - bt.points[name]
+        for c in CENTRE_GRID:
+            if c != bt.centre[name]:
+                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c)
+                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c)
+    return out
+
+
+def _floor_upper_quantiles(cube: np.ndarray, panel: Panel, qs: tuple[float, ...], rows: np.ndarray) -> None:
+    """Raise the upper quantiles of intermittent series to at least those of their recent demand, in place.
+
+    A few backtest windows of a sparse series may hold almost no sales, so its residual quantiles alone can
+    put even q90 at zero while the series does sell on more than one period in ten.
+    """
+    if not rows.any():
+        return
+    recent = panel.y[rows, -4 * LONG_WINDOW[panel.freq] :]
+    for j, q in enumerate(qs):
+        if q > 0.5:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                floor = np.nan_to_num(np.nanquantile(recent, q, axis=1, method="inverted_cdf"))
+            cube[rows, :, j] = np.maximum(cube[rows, :, j], floor[:, None])
+    cube[rows] = np.sort(cube[rows], axis=-1)
+
+
+def _final_points(
+    panel: Panel, factories: dict[str, Callable[[], Model]], weights: dict[str, float]
+) -> dict[str, np.ndarray]:
+    """Fit every model on the whole history and forecast the horizon; the ensemble with the stacked weights."""
     t, h = panel.n_hist, panel.horizon
     out = {}
     for name, make in factories.items():
-        out[name] = np.clip(make().fit(panel.y, panel.x[:, :t]).point(h, panel.x[:, t : t + h]), 0.0, None)
-    if len(members) >= 2:
-        out["ensemble"] = np.mean([out[m] for m in members], axis=0)
+        point = make().fit(panel.y, panel.x[:, :t]).point(h, panel.x[:, t : t + h])
+        out[name] = np.nan_to_num(np.clip(point, 0.0, None))
+    if weights:
+        out["ensemble"] = sum(w * out[m] for m, w in weights.items())
     return out
 
 

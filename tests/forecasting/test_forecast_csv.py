@@ -89,3 +89,15 @@ def test_cli_exits_non_zero_with_one_line_and_no_output(files):
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
         assert proc.stdout == ""
         assert not out.exists()
+
+
+def test_models_option_limits_the_candidates_and_rejects_unknown_names(files):
+    tmp, h, f = files
+    out = tmp / "out.csv"
+    args = ["forecast_csv", "--history", h, "--future", f, "--horizon", "7", "--output", out]
+    with pytest.raises(CommandError, match=r"--models: unknown model 'prophet'"):
+        call_command(*args, "--models", "gbm,prophet")
+    assert not out.exists()
+    call_command(*args, "--models", "seasonal_naive,moving_average")
+    models = set(pd.read_csv(out)["model"])
+    assert models and models <= {"seasonal_naive", "moving_average", "ensemble"}

@@ -95,10 +95,16 @@ class Command(BaseCommand):
         parser.add_argument("--quantiles", default="0.1,0.5,0.9", help="comma-separated, each in (0, 1)")
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--country", help="ISO country code (DE, GB, US-CA...) for public-holiday features")
+        parser.add_argument(
+            "--models",
+            help="comma-separated candidates (default seasonal_naive,moving_average,ets,sarimax,tsb,gbm); "
+            "add lstm for the TensorFlow sequence model, kept only where its backtest helps",
+        )
         parser.add_argument("--verbose", action="store_true", help="print a summary on stdout")
 
     def handle(self, *args, **opts):
         from forecasting.engine import ForecastConfig, forecast
+        from forecasting.engine.pipeline import MODEL_NAMES
 
         if opts["horizon"] < 1:
             raise CommandError(f"--horizon: must be at least 1, got {opts['horizon']}")
@@ -109,6 +115,12 @@ class Command(BaseCommand):
         if not quantiles or any(not 0 < q < 1 for q in quantiles):
             raise CommandError("--quantiles: each quantile must be between 0 and 1")
         quantiles = tuple(sorted(set(quantiles)))
+        models = ForecastConfig.models
+        if opts["models"]:
+            models = tuple(dict.fromkeys(m.strip() for m in opts["models"].split(",") if m.strip()))
+            unknown = [m for m in models if m not in MODEL_NAMES]
+            if unknown or not models:
+                raise CommandError(f"--models: unknown model {unknown[0] if unknown else '(none)'!r}")
         history, future = load_history_and_future(opts["history"], opts["future"], opts["horizon"], opts["freq"])
 
         def progress(msg: str) -> None:
@@ -120,6 +132,7 @@ class Command(BaseCommand):
             quantiles=quantiles,
             seed=opts["seed"],
             country=opts["country"],
+            models=models,
             progress=progress,
         )
         try:
