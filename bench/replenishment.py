@@ -33,7 +33,12 @@ from forecasting.engine import ForecastConfig, forecast  # noqa: E402
 from forecasting.engine.series import complete_history  # noqa: E402
 from inventory.engine.calibrate import calibrate_policy, stitch_levels  # noqa: E402
 from inventory.engine.policy import textbook_levels  # noqa: E402
-from inventory.engine.replenish import POLICY_QUANTILES, ReplenishmentConfig, policy_from_forecast  # noqa: E402
+from inventory.engine.replenish import (  # noqa: E402
+    POLICY_QUANTILES,
+    ReplenishmentConfig,
+    cap_by_history,
+    policy_from_forecast,
+)
 from inventory.engine.simulate import simulate_lost_sales  # noqa: E402
 
 MODELS = ("seasonal_naive", "moving_average", "tsb", "gbm")
@@ -133,10 +138,15 @@ def forecasts_at_origins(
 
 
 def level_matrices(
-    forecasts: list[pd.DataFrame], cfg: ReplenishmentConfig, ids: np.ndarray, dates: np.ndarray
+    forecasts: list[pd.DataFrame],
+    cfg: ReplenishmentConfig,
+    ids: np.ndarray,
+    dates: np.ndarray,
+    demand_history: pd.DataFrame,
+    window: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reorder points and order-up-to levels (series x replay period) from the forecasts of successive origins."""
-    levels = stitch_levels([policy_from_forecast(f, cfg) for f in forecasts])
+    levels = stitch_levels([policy_from_forecast(f, cfg, None, demand_history, window) for f in forecasts])
     idx = pd.MultiIndex.from_product([ids, pd.DatetimeIndex(dates)])
     lv = levels.assign(date=pd.to_datetime(levels["date"])).set_index(["series_id", "date"])
     shape = (len(ids), len(dates))
@@ -209,11 +219,19 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     cal_forecasts = forecasts_at_origins(history, cal_dates, setup, base, args)
     cal_actual = grid[grid["date"].isin(cal_dates)][["series_id", "date", "quantity"]]
     forecasts = forecasts_at_origins(history, dates, setup, base, args)
+    if args.history_cap:
+        # Each origin's quantiles stay inside the envelope of the year of demand before that origin.
+        cal_forecasts = [cap_by_history(f, history, window=setup.history_year) for f in cal_forecasts]
+        forecasts = [cap_by_history(f, history, window=setup.history_year) for f in forecasts]
+    # Each origin reads only the demand before it (policy_candidates cuts the history at the forecast's start).
+    demand_history = grid[["series_id", "date", "quantity"]]
     runs, calibrations = {}, {}
     for name, c in cfgs.items():
-        cal = calibrate_policy(cal_forecasts, cal_actual, c)
+        cal = calibrate_policy(
+            cal_forecasts, cal_actual, c, margin=args.fill_margin, history=demand_history, window=setup.history_year
+        )
         calibrations[name] = cal
-        s_lvl, big_s = level_matrices(forecasts, cal.apply(c), ids, dates)
+        s_lvl, big_s = level_matrices(forecasts, cal.apply(c), ids, dates, demand_history, setup.history_year)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
         runs[name] = (ours, k, book)
@@ -268,7 +286,8 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
             shape += f" (median weight {cal.measured.median_weight:.2f})"
         print(
             f"calibration ({name}, replay of the {s.replay} {unit} from {r['cal_from']}): spread {shape}, "
-            f"error correlation {cal.error_correlation:g}, planning fill {cal.planning_fill:.3f} -> "
+            f"error correlation {cal.error_correlation:g}, envelope {cal.envelope_level}, "
+            f"planning fill {cal.planning_fill:.3f} -> "
             f"calibration fill {cal.fill_rate:.4f}"
         )
     return out
@@ -283,6 +302,18 @@ def main() -> None:
     p.add_argument("--online-retail-top", type=int, default=100)
     p.add_argument("--dominicks-stores", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--history-cap",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="hold forecast quantiles inside the year's demand envelope (default on)",
+    )
+    p.add_argument(
+        "--fill-margin",
+        type=float,
+        default=1.0,
+        help="standard errors of the calibration replay's fill added to the target it calibrates for",
+    )
     p.add_argument("--cache", help="directory keeping the forecasts of each origin between runs")
     args = p.parse_args()
     t0 = time.perf_counter()

@@ -24,6 +24,8 @@ SPREAD_POWERS = (0.0, 1.0)
 ERROR_LEVELS = tuple(np.round(np.linspace(0.01, 0.99, 99), 2))
 #: Correlations of forecast errors across the periods of one cover window.
 ERROR_CORRELATIONS = (0.0, 0.3, 0.6)
+#: Envelopes tried on the order-up-to level: quantiles of the history's cover-window demand (None: no cap).
+ENVELOPE_LEVELS = (None, 0.9, 0.95, 0.99)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Calibration:
     measured: MeasuredErrors | None
     error_correlation: float
     planning_fill: float
+    envelope_level: float | None
     fill_rate: float
     average_inventory: float
     tried: pd.DataFrame  # one row per (spread, error_correlation): planning fill, fill, inventory
@@ -49,7 +52,7 @@ class Calibration:
                 median_weight=self.measured.median_weight,
                 median_scale=self.measured.median_scale,
             )
-        return replace(config, policy=policy, planning_fill=self.planning_fill)
+        return replace(config, policy=policy, planning_fill=self.planning_fill, envelope_level=self.envelope_level)
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,19 @@ def _bisect(pcs, cfg, actual, target, fill_bounds, iterations):
     return best
 
 
+def _calibrated_row(pcs, cfg, actual, target, fill_bounds, iterations, margin) -> dict:
+    """The planning fill that lands on the target (plus `margin` standard errors), and what it achieved."""
+    hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target, fill_bounds, iterations)
+    if margin > 0 and fill_hi >= target and se > 0:
+        hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target + margin * se, fill_bounds, iterations)
+    return {"envelope_level": cfg.envelope_level, "planning_fill": hi, "fill": fill_hi, "inventory": inv_hi}
+
+
+def _key(row: dict, target: float) -> tuple:
+    """Meeting the target beats missing it; among those that meet it, less stock wins."""
+    return (row["fill"] < target, row["inventory"] if row["fill"] >= target else -row["fill"])
+
+
 def calibrate_policy(
     forecasts: list[pd.DataFrame],
     actual: pd.DataFrame,
@@ -176,6 +192,9 @@ def calibrate_policy(
     fill_bounds: tuple[float, float] = (0.5, 0.999),
     iterations: int = 12,
     margin: float = 0.0,
+    history: pd.DataFrame | None = None,
+    window: int = 52,
+    envelope_levels: tuple[float | None, ...] = ENVELOPE_LEVELS,
 ) -> Calibration:
     """Replay past periods to choose how the policy reads the forecast, so its fill lands on the target.
 
@@ -185,7 +204,9 @@ def calibrate_policy(
     ``config.service_level``; the combination that does so with the least average inventory wins. Forecasters
     whose quantiles are too wide get a planning fill below the target, too narrow ones above it. With `margin` > 0
     the target is raised by that many standard errors of the replayed fill, to meet it on most future periods
-    rather than about half of them, at the cost of more stock.
+    rather than about half of them, at the cost of more stock. With a `history`, the best combination is then
+    replayed again with its order-up-to levels capped at each of `envelope_levels` (quantiles of the demand over
+    cover-long windows of the last `window` periods before each origin), the planning fill bisected anew.
     """
     if not forecasts:
         raise ValueError("a calibration replay needs at least one forecast")
@@ -205,26 +226,24 @@ def calibrate_policy(
                     median_weight=errors.median_weight,
                     median_scale=errors.median_scale,
                 )
-            cfg = replace(config, policy=policy)
-            pcs = [policy_candidates(f, cfg, items) for f in forecasts]
-            hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target, fill_bounds, iterations)
-            if margin > 0 and fill_hi >= target and se > 0:
-                hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target + margin * se, fill_bounds, iterations)
-            rows.append(
-                {
-                    "spread": spread,
-                    "spread_power": power,
-                    "measured": errors,
-                    "error_correlation": rho,
-                    "planning_fill": hi,
-                    "fill": fill_hi,
-                    "inventory": inv_hi,
-                }
-            )
+            cfg = replace(config, policy=policy, envelope_level=None)
+            pcs = [policy_candidates(f, cfg, items, history, window) for f in forecasts]
+            row = _calibrated_row(pcs, cfg, actual, target, fill_bounds, iterations, margin)
+            rows.append({"spread": spread, "spread_power": power, "measured": errors, "error_correlation": rho} | row)
             # Meeting the target beats missing it; among those that meet it, less stock wins.
-            key = (fill_hi < target, inv_hi if fill_hi >= target else -fill_hi)
-            if best is None or key < best[0]:
-                best = (key, rows[-1])
+            if best is None or _key(row, target) < best[0]:
+                best = (_key(row, target), rows[-1], cfg, pcs)
+    if history is not None:
+        _, base, cfg, pcs = best
+        for envelope in envelope_levels:
+            if envelope is None:
+                continue
+            row = _calibrated_row(
+                pcs, replace(cfg, envelope_level=envelope), actual, target, fill_bounds, iterations, margin
+            )
+            rows.append(base | row | {"envelope_level": envelope})
+            if _key(row, target) < best[0]:
+                best = (_key(row, target), rows[-1], cfg, pcs)
     chosen = best[1]
     return Calibration(
         spread=chosen["spread"],
@@ -232,6 +251,7 @@ def calibrate_policy(
         measured=chosen["measured"],
         error_correlation=chosen["error_correlation"],
         planning_fill=chosen["planning_fill"],
+        envelope_level=chosen.get("envelope_level"),
         fill_rate=chosen["fill"],
         average_inventory=chosen["inventory"],
         tried=pd.DataFrame(rows).drop(columns="measured"),

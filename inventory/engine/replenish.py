@@ -10,6 +10,7 @@ import pandas as pd
 
 from inventory.engine.policy import (
     PolicyConfig,
+    PolicyLevels,
     level_candidates,
     levels_meeting_fill_rate,
     pooled_order_up_to_levels,
@@ -37,6 +38,9 @@ class ReplenishmentConfig:
     # The fill rate the levels are computed for, when a calibration replay showed that the forecast's
     # quantiles overshoot (or undershoot) the service level: levels at this rate land near `service_level`.
     planning_fill: float | None = None
+    # Order-up-to levels never exceed this quantile of the demand the series showed over windows as long as its
+    # cover (lead time + review) in its recent history: a robust envelope against forecasts that swing high.
+    envelope_level: float | None = None
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
@@ -48,6 +52,7 @@ class PolicyCandidates:
     date: np.ndarray
     candidates: list  # LevelCandidates per series, in order of appearance
     settings: pd.DataFrame  # lead_time, moq, pack_size, unit_cost per series
+    cover_sums: list | None = None  # per series, the history's demand over every cover-long window (sorted)
 
 
 def quantile_columns(frame: pd.DataFrame) -> dict[str, float]:
@@ -81,10 +86,27 @@ def series_settings(ids: np.ndarray, config: ReplenishmentConfig, items: pd.Data
     return out
 
 
+def cover_window_sums(history: np.ndarray, cover: int) -> np.ndarray:
+    """Sorted demand over every run of `cover` consecutive periods of a history."""
+    h = np.nan_to_num(np.asarray(history, dtype=float))
+    if len(h) < cover or cover < 1:
+        return np.zeros(0)
+    c = np.concatenate(([0.0], np.cumsum(h)))
+    return np.sort(c[cover:] - c[:-cover])
+
+
 def policy_candidates(
-    forecast: pd.DataFrame, config: ReplenishmentConfig, items: pd.DataFrame | None = None
+    forecast: pd.DataFrame,
+    config: ReplenishmentConfig,
+    items: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    window: int = 52,
 ) -> PolicyCandidates:
-    """Candidate levels and their expected lost demand per series and period of a quantile forecast frame."""
+    """Candidate levels and their expected lost demand per series and period of a quantile forecast frame.
+
+    With a `history`, each series also keeps its demand over cover-long windows of its last `window` periods
+    before the forecast, for the envelope of ``config.envelope_level``.
+    """
     qcols = quantile_columns(forecast)
     if len(qcols) < 2:
         raise ValueError("the forecast needs at least two quantile columns (qNN)")
@@ -109,7 +131,16 @@ def policy_candidates(
                 config=config.policy,
             )
         )
-    return PolicyCandidates(ids, frame["date"].to_numpy(), candidates, settings)
+    sums = None
+    if history is not None and not history.empty:
+        start = pd.Timestamp(frame["date"].min())
+        past = history[pd.to_datetime(history["date"]) < start].sort_values("date", kind="stable")
+        by = {str(k): g["quantity"].to_numpy(dtype=float)[-window:] for k, g in past.groupby("series_id")}
+        sums = [
+            cover_window_sums(by.get(sid, np.zeros(0)), int(settings.loc[sid, "lead_time"]) + config.review_period)
+            for sid in ids[starts]
+        ]
+    return PolicyCandidates(ids, frame["date"].to_numpy(), candidates, settings, sums)
 
 
 def choose_levels(pc: PolicyCandidates, config: ReplenishmentConfig, fill_rate: float | None = None) -> pd.DataFrame:
@@ -121,13 +152,34 @@ def choose_levels(pc: PolicyCandidates, config: ReplenishmentConfig, fill_rate: 
         )
     else:
         chosen = [levels_meeting_fill_rate(c, target) for c in pc.candidates]
+    if config.envelope_level is not None and pc.cover_sums is not None:
+        chosen = [
+            _within(c, sums, config.envelope_level) if len(sums) else c
+            for c, sums in zip(chosen, pc.cover_sums, strict=True)
+        ]
     reorder = np.concatenate([c.reorder_point for c in chosen]) if chosen else np.zeros(0)
     up_to = np.concatenate([c.order_up_to for c in chosen]) if chosen else np.zeros(0)
     return pd.DataFrame({"series_id": pc.series_id, "date": pc.date, "reorder_point": reorder, "order_up_to": up_to})
 
 
+def _within(levels: PolicyLevels, sums: np.ndarray, level: float) -> PolicyLevels:
+    """Levels capped at a quantile of the history's cover-window demand (reorder point one below)."""
+    cap = float(np.ceil(np.quantile(sums, level)))
+    up_to = np.minimum(levels.order_up_to, max(cap, 1.0))
+    return PolicyLevels(
+        reorder_point=np.minimum(levels.reorder_point, np.maximum(up_to - 1, 0)),
+        order_up_to=up_to,
+        expected_cover_demand=levels.expected_cover_demand,
+        safety_stock=up_to - levels.expected_cover_demand,
+    )
+
+
 def policy_from_forecast(
-    forecast: pd.DataFrame, config: ReplenishmentConfig, items: pd.DataFrame | None = None
+    forecast: pd.DataFrame,
+    config: ReplenishmentConfig,
+    items: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    window: int = 52,
 ) -> pd.DataFrame:
     """``series_id, date, reorder_point, order_up_to`` for every row of a quantile forecast frame.
 
@@ -135,4 +187,31 @@ def policy_from_forecast(
     forecast quantiles of those periods, at the fill-rate target; periods whose cover runs past the forecast
     repeat its last period, so a caller forecasts lead time + review period beyond the periods it needs.
     """
-    return choose_levels(policy_candidates(forecast, config, items), config)
+    return choose_levels(policy_candidates(forecast, config, items, history, window), config)
+
+
+def cap_by_history(
+    forecast: pd.DataFrame, history: pd.DataFrame, *, window: int, headroom: float = 0.25
+) -> pd.DataFrame:
+    """Quantiles held inside the envelope of demand the series has shown in its last `window` periods.
+
+    A forecast median above the largest period of the window (a promotion forecast that outruns every promoted
+    period seen) scales the period's quantiles down until the median sits on that peak, and no quantile goes
+    beyond the peak plus `headroom`. Overstock from a peak that does not come cannot be sent back, while a peak
+    the history has shown is still stocked for; series without history in the window are left as they are.
+    """
+    qcols = quantile_columns(forecast)
+    if not qcols or history is None or history.empty:
+        return forecast
+    start = pd.Timestamp(forecast["date"].min())
+    past = history[pd.to_datetime(history["date"]) < start].sort_values("date", kind="stable")
+    peak = past.groupby("series_id")["quantity"].apply(lambda q: float(np.nanmax(q.to_numpy()[-window:])))
+    cap = forecast["series_id"].map(peak).to_numpy(dtype=float)
+    q = forecast[list(qcols)].to_numpy(dtype=float)
+    at = np.array(list(qcols.values()))
+    mid = np.array([np.interp(0.5, at, row) for row in q])
+    known = np.isfinite(cap) & (cap > 0)
+    shrink = np.where(known & (mid > cap), cap / np.where(mid > 0, mid, 1.0), 1.0)
+    q = q * shrink[:, None]
+    q = np.where(known[:, None], np.minimum(q, (1.0 + headroom) * cap[:, None]), q)
+    return forecast.assign(**{c: q[:, k] for k, c in enumerate(qcols)})

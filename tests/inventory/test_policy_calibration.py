@@ -8,7 +8,13 @@ import pytest
 
 from inventory.engine.calibrate import calibrate_policy, replay_levels, stitch_levels
 from inventory.engine.policy import PolicyConfig, reshape_quantiles
-from inventory.engine.replenish import ReplenishmentConfig, policy_from_forecast, series_settings
+from inventory.engine.replenish import (
+    ReplenishmentConfig,
+    cap_by_history,
+    cover_window_sums,
+    policy_from_forecast,
+    series_settings,
+)
 
 LEVELS = np.array([0.1, 0.5, 0.9])
 
@@ -93,3 +99,43 @@ def test_calibration_applies_its_choice_to_the_config():
     assert applied.policy.error_correlation == 0.0
     assert set(cal.tried["spread"]) == {"forecast", "level", "measured"}
     assert replace(applied, planning_fill=None).service_level == 0.95
+
+
+def test_history_envelope_caps_an_outrunning_promotion_forecast():
+    days = pd.date_range("2024-01-07", periods=12, freq="W")
+    # Series a peaked at 50 in the last 8 weeks (an older 500 falls outside the window); b has no history.
+    history = pd.DataFrame({"series_id": "a", "date": days[:10], "quantity": [500, 500, 10, 12, 50, 11, 9, 10, 12, 10]})
+    forecast = pd.DataFrame(
+        {
+            "series_id": ["a", "a", "b"],
+            "date": [days[10], days[11], days[10]],
+            "q10": [8.0, 80.0, 80.0],
+            "q50": [10.0, 200.0, 200.0],
+            "q90": [12.0, 400.0, 400.0],
+        }
+    )
+    out = cap_by_history(forecast, history, window=8, headroom=0.25)
+    # A quiet week is left alone; the 200 forecast is scaled onto the 50 peak (x 0.25), its top held at 62.5.
+    assert out.loc[0, ["q10", "q50", "q90"]].tolist() == [8.0, 10.0, 12.0]
+    assert out.loc[1, ["q10", "q50", "q90"]].tolist() == pytest.approx([20.0, 50.0, 62.5])
+    assert out.loc[2, ["q10", "q50", "q90"]].tolist() == [80.0, 200.0, 400.0]
+
+
+def test_envelope_caps_the_order_up_to_at_the_history_cover_demand():
+    # Demand over every 3-week window of [1, 2, 3, 10, 1]: 6, 15, 14, sorted.
+    assert cover_window_sums(np.array([1, 2, 3, 10, 1]), 3).tolist() == [6.0, 14.0, 15.0]
+    days = pd.date_range("2024-01-07", periods=14, freq="W")
+    history = pd.DataFrame({"series_id": "a", "date": days[:10], "quantity": [10.0] * 9 + [40.0]})
+    # A forecast that swings to 100 a week: uncapped, the order-up-to covers three such weeks.
+    rows = [("a", d, 80.0, 100.0, 120.0) for d in days[10:]]
+    forecast = pd.DataFrame(rows, columns=["series_id", "date", "q10", "q50", "q90"])
+    cfg = ReplenishmentConfig(lead_time=2)
+    free = policy_from_forecast(forecast, cfg, None, history, 52)
+    assert (free["order_up_to"] > 250).all()
+    # Lead time 2 + review 1: 3-week windows of the history sum to 30 (seven times) and 60 (once); the 0.99
+    # quantile interpolates to 57.9, the 0.5 quantile is 30.
+    capped = policy_from_forecast(forecast, replace(cfg, envelope_level=0.99), None, history, 52)
+    assert capped["order_up_to"].tolist() == [58.0] * 4
+    assert (capped["reorder_point"] == 57).all()
+    half = policy_from_forecast(forecast, replace(cfg, envelope_level=0.5), None, history, 52)
+    assert (half["order_up_to"] == 30).all()

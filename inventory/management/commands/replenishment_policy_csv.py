@@ -19,6 +19,13 @@ from forecasting.management.commands.forecast_csv import (
 NAME = "replenishment_policy_csv"
 
 
+def year_of(freq: str | None, history: pd.DataFrame) -> int:
+    """Periods in a year at the history's frequency (weeks or days)."""
+    from forecasting.engine.series import infer_freq
+
+    return 52 if (freq or infer_freq(history["date"])) == "W" else 364
+
+
 def read_items(label: str, lead_time: int) -> pd.DataFrame:
     """The optional items file: series_id[,lead_time,moq,pack_size,unit_cost], checked row by row."""
     from inventory.engine.replenish import ITEM_COLUMNS
@@ -96,7 +103,12 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         from forecasting.engine import ForecastConfig, forecast
         from inventory.engine.policy import PolicyConfig
-        from inventory.engine.replenish import POLICY_QUANTILES, ReplenishmentConfig, policy_from_forecast
+        from inventory.engine.replenish import (
+            POLICY_QUANTILES,
+            ReplenishmentConfig,
+            cap_by_history,
+            policy_from_forecast,
+        )
 
         horizon, lead, review = opts["horizon"], opts["lead_time"], opts["review_period"]
         if horizon < 1:
@@ -143,7 +155,10 @@ class Command(BaseCommand):
         )
         if opts["calibrate"]:
             rcfg = self._calibrated(history, future, fcfg, rcfg, items, origins=opts["calibrate"], step=horizon)
-        levels = policy_from_forecast(result.forecast, rcfg, items)
+        # The quantiles stay inside the envelope of the last year's demand (see cap_by_history).
+        year = year_of(fcfg.freq, history)
+        frame = cap_by_history(result.forecast, history, window=year)
+        levels = policy_from_forecast(frame, rcfg, items, history, year)
         progress(f"levels for {levels['series_id'].nunique()} series")
         out = levels[levels.groupby("series_id").cumcount() < horizon].reset_index(drop=True)
         out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
@@ -163,6 +178,7 @@ class Command(BaseCommand):
         from forecasting.engine import forecast
         from forecasting.engine.series import complete_history, infer_freq, week_anchor
         from inventory.engine.calibrate import calibrate_policy
+        from inventory.engine.replenish import cap_by_history
 
         freq = fcfg.freq or infer_freq(history["date"])
         full = complete_history(history, freq, week_anchor(history["date"]) if freq == "W" else 0)
@@ -179,12 +195,14 @@ class Command(BaseCommand):
             origin = dates[len(dates) - window + k * step]
             past = history[history["date"] < origin]
             later = known[known["date"] >= origin][["series_id", "date", *covs]] if covs else None
-            forecasts.append(forecast(past, later, replace(fcfg, progress=None)).forecast)
+            made = forecast(past, later, replace(fcfg, progress=None)).forecast
+            forecasts.append(cap_by_history(made, history, window=year_of(freq, history)))
             self.stderr.write(f"{NAME}: calibration forecast from {pd.Timestamp(origin).date()}")
         actual = full[full["date"] >= dates[len(dates) - window]][["series_id", "date", "quantity"]]
-        cal = calibrate_policy(forecasts, actual, rcfg, items)
+        # One standard error of the replayed fill above the target: met on most future periods, not half of them.
+        cal = calibrate_policy(forecasts, actual, rcfg, items, margin=1.0, history=full, window=year_of(freq, history))
         self.stderr.write(
             f"{NAME}: calibration replay: spread {cal.spread}, error correlation {cal.error_correlation:g}, "
-            f"planning fill {cal.planning_fill:.3f} -> replayed fill {cal.fill_rate:.3f}"
+            f"envelope {cal.envelope_level}, planning fill {cal.planning_fill:.3f} -> replayed fill {cal.fill_rate:.3f}"
         )
         return cal.apply(rcfg)
