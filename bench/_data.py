@@ -115,3 +115,20 @@ def m5_tiny(data: Path = SHARED_DATA) -> pd.DataFrame:
             "event": df["event"],
         }
     )
+
+
+def recreate_postgres_database(url: str) -> str:
+    """Drop and re-create the PostgreSQL database named in `url` (a scratch database); returns a description."""
+    import dj_database_url
+    import psycopg2
+
+    cfg = dj_database_url.parse(url)
+    admin = psycopg2.connect(
+        dbname="postgres", user=cfg["USER"], password=cfg["PASSWORD"], host=cfg["HOST"], port=cfg["PORT"] or 5432
+    )
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
+        cursor.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+    admin.close()
+    return f"PostgreSQL {cfg['NAME']}"

@@ -40,19 +40,10 @@ def _scratch_database() -> str:
         path = Path(folder) / "bench.sqlite3"
         os.environ["SQLITE_PATH"] = str(path)
         return f"SQLite {path}"
-    import dj_database_url
-    import psycopg2
+    sys.path.insert(0, str(ROOT))
+    from bench._data import recreate_postgres_database
 
-    cfg = dj_database_url.parse(url)
-    admin = psycopg2.connect(
-        dbname="postgres", user=cfg["USER"], password=cfg["PASSWORD"], host=cfg["HOST"], port=cfg["PORT"] or 5432
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
-        cursor.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-    admin.close()
-    return f"PostgreSQL {cfg['NAME']}"
+    return recreate_postgres_database(url)
 
 
 def _rss_reset() -> None:

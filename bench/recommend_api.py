@@ -64,19 +64,13 @@ def _scratch_database(folder: Path) -> str:
         os.environ["SQLITE_PATH"] = str(folder / "bench.sqlite3")
         return f"SQLite {folder / 'bench.sqlite3'}"
     import dj_database_url
-    import psycopg2
 
-    cfg = dj_database_url.parse(url)
-    if cfg["NAME"] in ("retailai", "postgres"):
-        raise SystemExit(f"refusing to drop {cfg['NAME']}: point DATABASE_URL at a scratch database")
-    admin = psycopg2.connect(dbname="postgres", user=cfg["USER"], password=cfg["PASSWORD"], host=cfg["HOST"],
-                             port=cfg["PORT"] or 5432)  # fmt: skip
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}"')
-        cursor.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-    admin.close()
-    return f"PostgreSQL {cfg['NAME']}"
+    name = dj_database_url.parse(url)["NAME"]
+    if name in ("retailai", "postgres"):
+        raise SystemExit(f"refusing to drop {name}: point DATABASE_URL at a scratch database")
+    from bench._data import recreate_postgres_database
+
+    return recreate_postgres_database(url)
 
 
 def seed(sample: Path, work: Path) -> dict:

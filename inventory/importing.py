@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from retailai.commerce.importing.framework import LINE, RowChecks, RowFormat, errors_frame
+from retailai.commerce.importing.framework import LINE, RowChecks, RowFormat, errors_frame, map_ids
 from retailai.commerce.importing.loaders import values_in
 from retailai.commerce.importing.runner import Importer, ImportOptions, import_file
 from retailai.commerce.importing.services import ImportSummary
@@ -67,12 +67,7 @@ class StockFormat(RowFormat):
 def _resolve(rows: pd.DataFrame, column: str, model, field: str, target: str, reason: str):
     """Map `column` to primary keys of `model` by `field`; rows with unknown values become errors."""
     known = dict(values_in(model, field, rows[column].unique().tolist(), field, "pk"))
-    ids = rows[column].map(known)
-    unknown = ids.isna()
-    errors = pd.DataFrame({LINE: rows.loc[unknown, LINE], "column": column, "reason": reason})
-    rows = rows[~unknown].copy()
-    rows[target] = ids[~unknown].astype("int64")
-    return rows, errors
+    return map_ids(rows, column, known, target, reason)
 
 
 class StockImporter(Importer):

@@ -82,6 +82,17 @@ class ImportRowsInvalid(Exception):
         self.log = log
 
 
+def map_ids(rows: pd.DataFrame, column: str, known: dict, target: str, reason: str, *, optional: bool = False):
+    """Map `column` through `known` into `target`; unknown values (empty ones too unless optional) become errors."""
+    ids = rows[column].map(known)
+    unknown = ids.isna() & ~((rows[column] == "") if optional else False)
+    errors = pd.DataFrame({LINE: rows.loc[unknown, LINE], "column": column, "reason": reason})
+    rows = rows[~unknown].copy()
+    # An optional column keeps its empty values as missing ids, which only the nullable integer type can hold.
+    rows[target] = ids[~unknown].astype("Int64" if optional else "int64")
+    return rows, errors
+
+
 def errors_frame(parts: Iterable[pd.DataFrame] = ()) -> pd.DataFrame:
     """Concatenate error frames (columns _line, column, reason), sorted by line."""
     parts = [p for p in parts if not p.empty]

@@ -13,7 +13,7 @@ from django.utils.text import slugify
 from retailai.commerce.choices import ChannelKind
 from retailai.commerce.models import Category, Channel, Product, Promotion
 
-from .framework import LINE, CsvSource, errors_frame
+from .framework import CsvSource, errors_frame, map_ids
 from .loaders import PRICE_FORMAT, OrderPlanner, order_writer, table_counts, values_in
 from .readers import ORDER_FORMATS, ProductFormat, PromotionFormat
 from .runner import Importer, ImportOptions, ImportOutcome, import_file
@@ -319,16 +319,6 @@ _PROMOTION_FIELDS = (
 )
 
 
-def _lookup(rows: pd.DataFrame, column: str, known: dict, target: str, reason: str, *, optional: bool = False):
-    """Map `column` through `known`; rows with unknown values (empty ones too unless optional) become errors."""
-    ids = rows[column].map(known)
-    unknown = ids.isna() & ~((rows[column] == "") if optional else False)
-    errors = pd.DataFrame({LINE: rows.loc[unknown, LINE], "column": column, "reason": reason})
-    rows = rows[~unknown].copy()
-    rows[target] = ids[~unknown].astype("Int64")
-    return rows, errors
-
-
 class PromotionsImporter(Importer):
     """Promotions upserted by (promotion id, product, channel, location); unknown SKUs and channels refused."""
 
@@ -343,8 +333,8 @@ class PromotionsImporter(Importer):
     def check(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Refuse unknown SKUs and channel codes."""
         skus = dict(values_in(Product, "sku", rows["sku"].unique().tolist(), "sku", "pk"))
-        rows, bad_sku = _lookup(rows, "sku", skus, "product_id", "unknown SKU")
-        rows, bad_channel = _lookup(rows, "channel", self.channels, "channel_id", "unknown channel", optional=True)
+        rows, bad_sku = map_ids(rows, "sku", skus, "product_id", "unknown SKU")
+        rows, bad_channel = map_ids(rows, "channel", self.channels, "channel_id", "unknown channel", optional=True)
         return rows, errors_frame([bad_sku, bad_channel])
 
     def counts(self) -> dict[str, int]:
