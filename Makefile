@@ -17,7 +17,7 @@ install: $(BIN)/.installed
 ## Set up and run the app with the bundled demo data (SQLite, tasks in process unless DATABASE_URL/REDIS_URL are set).
 demo: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
-	$(BIN)/python manage.py demo_setup
+	$(BIN)/python manage.py demo_setup --address $(HOST)
 	@if [ -n "$$REDIS_URL" ]; then \
 	  echo "Starting a Celery worker with beat (REDIS_URL is set)…"; \
 	  $(BIN)/celery -A retailai worker -B --schedule var/celerybeat-schedule -Q default,training --loglevel INFO --logfile var/worker.log & \

@@ -57,12 +57,13 @@ class Setup:
     step: int
     country: str
     history_year: int
+    calibration: int  # periods of the calibration replay just before the replay window
 
 
 SETUPS = {
-    "rossmann": Setup("rossmann", "D", 84, 7, 28, "DE", 364),
-    "online_retail": Setup("online_retail", "W", 8, 2, 4, "GB", 52),
-    "dominicks": Setup("dominicks", "W", 13, 2, 4, "US", 52),
+    "rossmann": Setup("rossmann", "D", 84, 7, 28, "DE", 364, 84),
+    "online_retail": Setup("online_retail", "W", 8, 2, 4, "GB", 52, 8),
+    "dominicks": Setup("dominicks", "W", 13, 2, 4, "US", 52, 13),
 }
 
 
@@ -215,7 +216,7 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     history = raw[raw["series_id"].isin(ids)]
     # The calibration replay runs on the periods just before the replay window, with forecasts made then.
     all_dates = np.sort(full["date"].unique())
-    cal_dates = all_dates[all_dates < cut][-setup.replay :]
+    cal_dates = all_dates[all_dates < cut][-(args.calibration_periods or setup.calibration) :]
     cal_forecasts = forecasts_at_origins(history, cal_dates, setup, base, args)
     cal_actual = grid[grid["date"].isin(cal_dates)][["series_id", "date", "quantity"]]
     forecasts = forecasts_at_origins(history, dates, setup, base, args)
@@ -244,6 +245,7 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         "unit": unit,
         "calibrations": calibrations,
         "cal_from": pd.Timestamp(cal_dates[0]).date(),
+        "cal_periods": len(cal_dates),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -285,7 +287,7 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
         if cal.measured is not None:
             shape += f" (median weight {cal.measured.median_weight:.2f})"
         print(
-            f"calibration ({name}, replay of the {s.replay} {unit} from {r['cal_from']}): spread {shape}, "
+            f"calibration ({name}, replay of the {r['cal_periods']} {unit} from {r['cal_from']}): spread {shape}, "
             f"error correlation {cal.error_correlation:g}, envelope {cal.envelope_level}, "
             f"planning fill {cal.planning_fill:.3f} -> "
             f"calibration fill {cal.fill_rate:.4f}"
@@ -313,6 +315,9 @@ def main() -> None:
         type=float,
         default=1.0,
         help="standard errors of the calibration replay's fill added to the target it calibrates for",
+    )
+    p.add_argument(
+        "--calibration-periods", type=int, help="length of the calibration replay (default: each dataset's own)"
     )
     p.add_argument("--cache", help="directory keeping the forecasts of each origin between runs")
     args = p.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
@@ -14,10 +15,11 @@ from retailai.commerce.models import OrderLine, Product, Promotion
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
+from .engine.series import demand_from_lines
 from .models import Forecast, ForecastRun, SeriesBacktest
 
 
-def order_lines_frame(*, product_ids: list[int] | None = None, until=None) -> pd.DataFrame:
+def order_lines_frame(*, product_ids: list[int] | None = None, until=None, since=None) -> pd.DataFrame:
     """Demand-relevant order lines as a frame (product sku, local date, kind, quantity), merchandise only."""
     qs = OrderLine.objects.filter(
         product__is_merchandise=True, kind__in=[LineKind.SALE, LineKind.CANCELLATION, LineKind.RETURN]
@@ -26,6 +28,8 @@ def order_lines_frame(*, product_ids: list[int] | None = None, until=None) -> pd
         qs = qs.filter(product_id__in=product_ids)
     if until is not None:
         qs = qs.filter(placed_at__lt=until)
+    if since is not None:
+        qs = qs.filter(placed_at__gte=since)
     rows = qs.values_list("product__sku", "placed_at", "kind", "quantity", "unit_price", "discount_amount").iterator(
         chunk_size=20_000
     )
@@ -40,6 +44,30 @@ def order_lines_frame(*, product_ids: list[int] | None = None, until=None) -> pd
     discount = pd.to_numeric(frame.pop("discount_amount"), errors="coerce").fillna(0.0)
     frame["net_price"] = (price - discount / frame["quantity"].clip(lower=1)).clip(lower=0.0)
     return frame
+
+
+def demand_peaks(*, product_ids: list[int], freq: str, until, periods: int, min_periods: int) -> dict[int, float]:
+    """The largest period of net demand per product over the `periods` before `until` (a local date).
+
+    Only products with at least `min_periods` periods since their first sale in that window get a peak: a young
+    product's few periods say little about how high its demand can go.
+    """
+    step = 7 if freq == "W" else 1
+    end = datetime.combine(until, time.min)
+    start = end - timedelta(days=periods * step)
+    tz = timezone.get_current_timezone()
+    lines = order_lines_frame(
+        product_ids=product_ids, until=timezone.make_aware(end, tz), since=timezone.make_aware(start, tz)
+    )
+    if lines.empty:
+        return {}
+    last = pd.Timestamp(end - timedelta(days=step))
+    demand = demand_from_lines(lines, freq=freq, end=last, product_col="sku")
+    demand = demand[demand["date"] <= last]
+    stats = demand.groupby("series_id")["quantity"].agg(["max", "size"])
+    stats = stats[stats["size"] >= min_periods]
+    ids = dict(Product.objects.filter(pk__in=product_ids).values_list("sku", "pk"))
+    return {ids[sku]: float(row["max"]) for sku, row in stats.iterrows() if sku in ids}
 
 
 def promotions_frame(*, product_ids: list[int], start=None, end=None) -> pd.DataFrame:

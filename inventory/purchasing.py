@@ -22,7 +22,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from forecasting.models import Forecast, ForecastRun
-from forecasting.selectors import active_run
+from forecasting.selectors import active_run, demand_peaks
 from retailai.core.choices import Role
 from retailai.core.errors import Conflict, NotAllowed, ValidationFailed
 from retailai.core.roles import has_role
@@ -31,6 +31,7 @@ from retailai.core.services import audit_event_record
 from .choices import MovementKind
 from .engine.orders import OrderLine, cut_to_budget, raise_to_minimum_value
 from .engine.policy import DEFAULT_SERVICE_LEVELS, abc_xyz_classes, order_up_to_levels
+from .engine.replenish import cap_quantile_rows
 from .engine.simulate import round_order, simulate_lost_sales
 from .models import (
     OPEN_PO_STATUSES,
@@ -67,6 +68,8 @@ class ForecastInput:
     median: np.ndarray
     p10: np.ndarray
     p90: np.ndarray
+    # The history's peak the quantiles were held under, when the forecast's median went above it.
+    capped_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,43 @@ def forecast_inputs(*, run: ForecastRun, product_ids: list[int], location_code: 
             median=np.array([s[3] for s in series], dtype=float),
             p90=np.array([s[4] for s in series], dtype=float),
         )
+    return out
+
+
+def planning_forecasts(*, run: ForecastRun, product_ids: list[int], location_code: str, start: date) -> dict:
+    """The forecasts that suggestions, the order page's projection and the what-if page plan with: the active
+    run's quantile paths from `start` on, each held under its product's recent peak (`history_capped`)."""
+    forecasts = forecast_inputs(run=run, product_ids=product_ids, location_code=location_code, start=start)
+    weeks = int(settings.PO_HISTORY_CAP_WEEKS)
+    if not forecasts or weeks <= 0:
+        return forecasts
+    periods = weeks if run.freq == "W" else 7 * weeks
+    peaks = demand_peaks(
+        product_ids=list(forecasts), freq=run.freq, until=start, periods=periods, min_periods=periods // 4
+    )
+    return history_capped(forecasts, peaks)
+
+
+def history_capped(forecasts: dict[int, ForecastInput], peaks: dict[int, float]) -> dict[int, ForecastInput]:
+    """Each forecast held under its product's peak period of the last year, plus the configured headroom.
+
+    A forecast whose median outruns every period the product has sold (a promotion forecast running away, a
+    trend extrapolated too far) would buy stock that cannot be sent back; a peak the history has shown is
+    still stocked for. Products without enough history keep their forecast.
+    """
+    headroom = float(settings.PO_HISTORY_CAP_HEADROOM)
+    out = {}
+    for product_id, f in forecasts.items():
+        peak = peaks.get(product_id)
+        if not peak or peak <= 0:
+            out[product_id] = f
+            continue
+        q, scaled = cap_quantile_rows(f.quantiles, f.levels, peak, headroom=headroom)
+        p10, median, p90 = (np.array([np.interp(level, f.levels, row) for row in q]) for level in (0.1, 0.5, 0.9))
+        out[product_id] = ForecastInput(
+            levels=f.levels, quantiles=q, dates=f.dates, median=median, p10=p10, p90=p90,
+            capped_at=peak if scaled.any() else None,
+        )  # fmt: skip
     return out
 
 
@@ -220,6 +260,8 @@ def line_suggestion(
         "forecast_spread": round(spread, 3),
         "forecast_start": forecast.dates[0].isoformat() if forecast.dates else None,
     }
+    if forecast.capped_at is not None:
+        explanation["forecast_capped_at"] = round(forecast.capped_at, 2)
     slack = None if before is None else round(before - lead_time_days, 1)
     return LineSuggestion(
         terms=terms, quantity=quantity, explanation=explanation, cover_slack_days=slack, spread=spread
@@ -253,7 +295,7 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
     run = active_run("D") or active_run("W")
     terms = _primary_terms(location)
     forecasts = (
-        forecast_inputs(run=run, product_ids=[t.product_id for t in terms], location_code=location.code, start=as_of)
+        planning_forecasts(run=run, product_ids=[t.product_id for t in terms], location_code=location.code, start=as_of)
         if run is not None
         else {}
     )

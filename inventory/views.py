@@ -161,7 +161,7 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     if line is None or run is None:
         return None
     start = po.generated_for or timezone.localdate()
-    forecast = purchasing.forecast_inputs(
+    forecast = purchasing.planning_forecasts(
         run=run, product_ids=[line.product_id], location_code=po.location.code, start=start
     ).get(line.product_id)
     if forecast is None:
@@ -335,11 +335,11 @@ def what_if(request, sku: str):
     context = {"product": product, "terms": terms, "form": form, "location": location, "run": run}
     forecast = None
     if run is not None and location is not None:
-        forecast = purchasing.forecast_inputs(
+        forecast = purchasing.planning_forecasts(
             run=run, product_ids=[product.pk], location_code=location.code, start=timezone.localdate()
         ).get(product.pk)
         if forecast is None:
-            forecast = purchasing.forecast_inputs(
+            forecast = purchasing.planning_forecasts(
                 run=run, product_ids=[product.pk], location_code=location.code, start=date(1970, 1, 1)
             ).get(product.pk)
     if terms is None or forecast is None:

@@ -207,11 +207,26 @@ def cap_by_history(
     past = history[pd.to_datetime(history["date"]) < start].sort_values("date", kind="stable")
     peak = past.groupby("series_id")["quantity"].apply(lambda q: float(np.nanmax(q.to_numpy()[-window:])))
     cap = forecast["series_id"].map(peak).to_numpy(dtype=float)
-    q = forecast[list(qcols)].to_numpy(dtype=float)
-    at = np.array(list(qcols.values()))
-    mid = np.array([np.interp(0.5, at, row) for row in q])
+    q, _ = cap_quantile_rows(
+        forecast[list(qcols)].to_numpy(dtype=float), np.array(list(qcols.values())), cap, headroom=headroom
+    )
+    return forecast.assign(**{c: q[:, k] for k, c in enumerate(qcols)})
+
+
+def cap_quantile_rows(
+    quantiles: np.ndarray, levels: np.ndarray, cap: np.ndarray | float, *, headroom: float = 0.25
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantile rows (periods × levels) held under a demand peak; also which rows had their median scaled down.
+
+    A row whose median is above the cap is scaled until the median sits on it; no quantile then exceeds the cap
+    plus `headroom`. A cap that is missing or not positive leaves its rows as they are.
+    """
+    q = np.asarray(quantiles, dtype=float)
+    cap = np.broadcast_to(np.asarray(cap, dtype=float), (q.shape[0],))
+    mid = np.array([np.interp(0.5, levels, row) for row in q])
     known = np.isfinite(cap) & (cap > 0)
-    shrink = np.where(known & (mid > cap), cap / np.where(mid > 0, mid, 1.0), 1.0)
+    scaled = known & (mid > cap)
+    shrink = np.where(scaled, cap / np.where(mid > 0, mid, 1.0), 1.0)
     q = q * shrink[:, None]
     q = np.where(known[:, None], np.minimum(q, (1.0 + headroom) * cap[:, None]), q)
-    return forecast.assign(**{c: q[:, k] for k, c in enumerate(qcols)})
+    return q, scaled

@@ -216,6 +216,10 @@ FORECAST_PRICE_COVARIATE = env_bool("FORECAST_PRICE_COVARIATE", False)
 PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)
 # Extra lead time per standard deviation of the supplier's lead time.
 PO_LEAD_TIME_STD_FACTOR = 1.0
+# Suggestions hold each forecast under the product's largest period of demand over this many weeks of history
+# (0 = off), plus a headroom share for the upper quantiles; products with under a quarter of it keep theirs.
+PO_HISTORY_CAP_WEEKS = env_int("PO_HISTORY_CAP_WEEKS", 52)
+PO_HISTORY_CAP_HEADROOM = 0.25
 # Fill-rate targets by ABC/XYZ class; None uses inventory.engine.policy.DEFAULT_SERVICE_LEVELS.
 PO_SERVICE_LEVELS: dict[str, float] | None = None
 PO_SECOND_APPROVAL_VALUE = env_int("PO_SECOND_APPROVAL_VALUE", 5000)

@@ -385,3 +385,47 @@ def test_concurrent_approvals_one_wins(personas, settings):
     assert AuditEvent.objects.filter(verb="purchase_order.approve").count() == 1
     assert StockLevel.objects.get(product=terms.product, location=location).on_order == qty
     assert PurchaseOrder.objects.get(pk=po.pk).status == "approved"
+
+
+def _sold(product, per_day: list[int], *, until=AS_OF):
+    """One order a day for `product` at 12:00 local time on the days before `until`, oldest first."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    channel = factories.ChannelFactory()
+    for back, qty in enumerate(reversed(per_day), start=1):
+        day = until - timedelta(days=back)
+        at = datetime.combine(day, time(12), tzinfo=ZoneInfo("Europe/London"))
+        order = factories.OrderFactory(channel=channel, customer=None, placed_at=at)
+        factories.OrderLineFactory(order=order, line_number=1, product=product, quantity=qty, placed_at=at)
+
+
+def test_a_forecast_above_every_period_sold_is_held_at_the_history_peak(assortment, suggest):
+    """TEA is forecast at 10 a day but never sold more than 6 in 120 days: the suggestion plans for 6 a day
+    (cover 14 × 6 = 84, position 45, order 39) and says so. MUG sold for only 20 days (under a quarter of the
+    year's window) and JAM never: both keep their forecasts."""
+    products = assortment["products"]
+    _sold(products["TEA"], [4] * 60 + [6] + [4] * 59)
+    _sold(products["MUG"], [1] * 20)
+
+    suggest()
+
+    tea = line(po_for(assortment["own"]), "TEA")
+    assert tea.explanation["forecast_capped_at"] == 6.0
+    assert tea.explanation["forecast_cover_demand"] == 84.0
+    assert tea.quantity == 39
+    mug = line(po_for(assortment["own"]), "MUG")
+    assert "forecast_capped_at" not in mug.explanation
+    assert mug.explanation["forecast_cover_demand"] == 56.0
+    jam = line(po_for(assortment["other"]), "JAM")
+    assert "forecast_capped_at" not in jam.explanation and jam.quantity == 60
+
+
+def test_the_history_cap_can_be_switched_off(assortment, suggest, settings):
+    settings.PO_HISTORY_CAP_WEEKS = 0
+    _sold(assortment["products"]["TEA"], [4] * 120)
+
+    suggest()
+
+    tea = line(po_for(assortment["own"]), "TEA")
+    assert "forecast_capped_at" not in tea.explanation and tea.quantity == 95

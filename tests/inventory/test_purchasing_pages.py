@@ -173,3 +173,17 @@ def test_buyer_approves_in_the_browser(ui, personas, assortment):
     assert (
         StockLevel.objects.get(product=assortment["products"]["TEA"], location=assortment["location"]).on_order == 115
     )
+
+
+@pytest.mark.django_db
+def test_order_page_explains_pack_rounding_instead_of_a_negative_safety_stock(personas, orders):
+    """MUG comes in packs of 12: averaged over where whole packs leave the position, the order-up-to level sits
+    below the cover demand, and the page says the packs cover the fill rate rather than showing a negative stock."""
+    po = orders["own"]
+    mug = po.lines.get(product__sku="MUG")
+    assert mug.explanation["safety_stock"] < 0
+
+    html = client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/").content.decode()
+
+    assert "No safety stock: whole packs of 12 already reach fill rate" in html
+    assert "Safety stock -" not in html

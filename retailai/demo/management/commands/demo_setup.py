@@ -39,8 +39,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--sample", default=str(SAMPLE), help="Online Retail CSV(.gz) to import.")
         parser.add_argument("--skip-import", action="store_true", help="Only (re)create users and master data.")
+        parser.add_argument("--address", default="127.0.0.1:8000", help="Where the server will listen (host:port).")
 
-    def handle(self, *args, sample: str, skip_import: bool, **options):
+    def handle(self, *args, sample: str, skip_import: bool, address: str, **options):
         call_command("migrate", interactive=False, verbosity=0)
         web, _ = Channel.objects.get_or_create(code="web", defaults={"name": "Web shop", "kind": "web"})
         dc, _ = Location.objects.get_or_create(code="london-dc", defaults={"name": "London distribution centre"})
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         credentials = self._users(web)
         self._pipelines()
 
-        self.stdout.write(self.style.SUCCESS("\nDemo ready on http://127.0.0.1:8000 — sign in as:"))
+        self.stdout.write(self.style.SUCCESS(f"\nDemo ready on http://{address} — sign in as:"))
         for username, role, password in credentials:
             self.stdout.write(f"  {username:<10} {password:<16} {role}")
         self.stdout.write("Passwords are new on every run of `make demo`.")
