@@ -32,9 +32,8 @@ class ColdStartConfig:
     fold_days: float = 30.0
     k: int = 10  # NDCG@k decides
     min_users: int = 20  # fewer new customers across the windows: the default choice, nothing measured
-    # Half-life, newcomer weight, first days when nothing can be measured: the best single list on average over the
-    # same earlier cuts.
-    default: tuple[float, float, float] = (7.0, 0.5, 30.0)
+    # Half-life, newcomer weight, first days when nothing can be measured: plain recent popularity, as before.
+    default: tuple[float, float, float] = (30.0, 0.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,13 @@ def _shares(pairs: pd.DataFrame, half_life: float, n_items: int) -> np.ndarray:
 
 def list_scores(
     pairs: dict[float, pd.DataFrame], choice: ColdStartChoice, n_items: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Score per item of one choice, and the part of each score that comes from newcomers' first orders."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score per item of one choice, and its two parts: the overall and the newcomer first-order shares."""
     overall = _shares(pairs[0.0], choice.half_life, n_items)
     newcomer = np.zeros(n_items)
     if choice.newcomer_weight > 0:
-        newcomer = choice.newcomer_weight * _shares(pairs[choice.first_days], choice.half_life, n_items)
-    return (1.0 - choice.newcomer_weight) * overall + newcomer, newcomer
+        newcomer = _shares(pairs[choice.first_days], choice.half_life, n_items)
+    return (1.0 - choice.newcomer_weight) * overall + choice.newcomer_weight * newcomer, overall, newcomer
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -146,7 +145,10 @@ def validate(purchases: pd.DataFrame, end: pd.Timestamp, config: ColdStartConfig
 
 
 class ColdStart:
-    """The chosen list, refitted on everything before the training end, with the newcomer part of each score."""
+    """The chosen list, refitted on everything before the training end, and which items newcomers favour."""
+
+    NEWCOMER_REASON = "popular with new customers this month"
+    POPULAR_REASON = "popular right now"
 
     def __init__(self, config: ColdStartConfig | None = None) -> None:
         self.config = config or ColdStartConfig()
@@ -172,13 +174,21 @@ class ColdStart:
             }
         )
         p = p[p["i"] >= 0]
-        scores, newcomer = list_scores(_buyer_pairs(p, as_of, cfg), self.choice, len(item_ids))
+        scores, overall, newcomer = list_scores(_buyer_pairs(p, as_of, cfg), self.choice, len(item_ids))
         # All-time buyers break ties among items nobody bought recently, as for plain popularity.
         allt = np.bincount(p.drop_duplicates(["u", "i"])["i"], minlength=len(item_ids)).astype(float)
         self.scores = (scores + 1e-6 * allt / max(allt.max(), 1.0)).astype(np.float32)
-        self.newcomer_share = np.where(scores > 0, newcomer / np.maximum(scores, 1e-12), 0.0).astype(np.float32)
+        # An item is "popular with new customers" when it takes a larger share of newcomers' first orders than of
+        # all recent buyers, and the list gives newcomers a say at all.
+        self.newcomer_favourite = (newcomer > overall) & (self.choice.newcomer_weight > 0)
         return self
 
     def top(self, n: int) -> np.ndarray:
         """Indices of the n best items of the list."""
         return _top(self.scores, n)
+
+    def reason(self, index: int) -> str:
+        """Why an item is on the list: mostly newcomers' first orders, or recent popularity."""
+        if not self.newcomer_favourite[index]:
+            return self.POPULAR_REASON
+        return self.NEWCOMER_REASON if self.choice.half_life <= 30 else "popular with new customers"

@@ -61,9 +61,6 @@ def _reasons(frame: pd.DataFrame, blend: Blend, items: pd.DataFrame | None) -> l
     cats = {}
     if items is not None and "category" in items:
         cats = dict(zip(items["item_id"].astype(str), items["category"].astype(str), strict=True))
-    newcomer_reason = "popular with new customers"
-    if cs.cold is not None and cs.cold.choice.half_life <= 30:
-        newcomer_reason = "popular with new customers this month"
     out = []
     for row in frame.itertuples(index=False):
         n = getattr(row, "pair_n", 0.0)
@@ -87,8 +84,8 @@ def _reasons(frame: pd.DataFrame, blend: Blend, items: pd.DataFrame | None) -> l
         if u is not None and row.content > 0.2:
             out.append("similar to items you bought")
             continue
-        if u is None and cs.cold is not None and i is not None and cs.cold.newcomer_share[i] >= 0.5:
-            out.append(newcomer_reason)
+        if u is None and cs.cold is not None and i is not None and cs.cold.newcomer_favourite[i]:
+            out.append(cs.cold.reason(i))
             continue
         cat = cats.get(row.item_id)
         out.append(f"popular in {cat}" if cat else "popular right now")

@@ -16,11 +16,11 @@ END = 180  # day the lists are built for
 
 
 def _starter_shop() -> pd.DataFrame:
-    """40 regulars buy BEST1..3 every 10 days; from day 60 a newcomer arrives every 2 days with STARTER + one BEST."""
+    """40 regulars buy BEST1..3 every 10 days; from day 60 a newcomer arrives every day with STARTER + one BEST."""
     rows = [(f"e{n:02d}", item, d + n % 10) for n in range(40) for item in ("BEST1", "BEST2", "BEST3")
             for d in range(0, END - 10, 10)]  # fmt: skip
-    for j in range(60):
-        rows += [(f"n{j:02d}", "STARTER", 60 + 2 * j), (f"n{j:02d}", f"BEST{1 + j % 3}", 60 + 2 * j)]
+    for j in range(END - 60):
+        rows += [(f"n{j:03d}", "STARTER", 60 + j), (f"n{j:03d}", f"BEST{1 + j % 3}", 60 + j)]
     return lines(rows)
 
 
@@ -39,10 +39,10 @@ def test_a_brand_new_customer_gets_what_recent_newcomers_start_with():
     # Then STARTER comes first, explained by the newcomers who bought it
     assert recs["item_id"].tolist()[0] == "STARTER"
     assert recs["reason"].tolist()[0] == "popular with new customers this month"
-    # And the list was measured on the 15 new customers of the last month, not taken from the default
-    cold = ColdStart(ColdStartConfig(min_users=10)).fit(clean_events(events), inter.item_ids, as_of)
+    # And the list was measured on the 30 new customers of the last month, not taken from the default
+    cold = ColdStart().fit(clean_events(events), inter.item_ids, as_of)
     assert cold.measured
-    assert int(cold.validation["users"].iloc[0]) == 15
+    assert int(cold.validation["users"].iloc[0]) == 30
     assert cold.choice.newcomer_weight > 0
 
 
