@@ -124,6 +124,19 @@ def online_retail(cut: pd.Timestamp, days: int, use_implicit: bool, use_neural: 
     results: dict[str, pd.DataFrame] = {}
     for name, model in cs.models.items():
         results[name] = model.recommend(users, K)
+    if cs.cold is not None:
+        # The list the blend shows customers with no history, on its own (new customers' table only).
+        val = cs.cold.validation
+        fold = cs.cold.config.fold_days * cs.cold.config.folds
+        print(
+            f"cold-start list: {cs.cold.choice.label}, chosen among {len(val)} on the new customers of the "
+            f"{fold:g} days before {cut:%Y-%m-%d} ({int(val['users'].iloc[0]) if len(val) else 0} customers, "
+            f"NDCG@10 {val['ndcg'].iloc[0] if len(val) else float('nan'):.4f})"
+        )
+        top = cs.inter.item_ids[cs.cold.top(K)]
+        results["cold_start"] = pd.DataFrame(
+            [(u, i, float(K - j)) for u in cold for j, i in enumerate(top)], columns=["user_id", "item_id", "score"]
+        )
     if not use_neural:
         # Measured on its own here; `--neural` puts it inside the blend as well.
         from recommendations.engine.neural import TwoTower
@@ -157,13 +170,15 @@ def online_retail(cut: pd.Timestamp, days: int, use_implicit: bool, use_neural: 
         "content": "content TF-IDF",
         "two_tower": "two-tower (TensorFlow)",
         "implicit_als": "implicit ALS (library)  [base]",
+        "cold_start": "cold-start list (engine.coldstart)",
         "blend": "BLEND (learned ranker)" + (" +two-tower" if use_neural else ""),
         "blend + serving rules": "BLEND + serving rules (diversity)",
     }
     baselines = ["popularity", "recency_frequency", "item_knn", "implicit_als" if use_implicit else "als"]
     for label, subset in (("All scored customers", truth), ("Returning customers", warm), ("New customers", cold)):
-        metrics = [(names.get(n, n), evaluate(r, subset, K, n_items)) for n, r in results.items()]
-        by = dict(zip(results, (m for _, m in metrics), strict=True))
+        shown = [n for n in results if n != "cold_start" or label == "New customers"]
+        metrics = [(names.get(n, n), evaluate(results[n], subset, K, n_items)) for n in shown]
+        by = dict(zip(shown, (m for _, m in metrics), strict=True))
         best = max(by[b].ndcg for b in baselines if b in by)
         table(metrics, best, f"{label} ({len(subset)}), k={K}; xBest = NDCG / best baseline NDCG")
         if label == "All scored customers":

@@ -146,7 +146,9 @@ def _fetch(sql: str, params: list) -> list[tuple]:
 
 def _popular(run: ServingRun, k: int, exclude: set[str]) -> list[ServedItem]:
     """The run's popular products that pass the rules, best first."""
-    scores = {int(pid): float(score) for pid, score in run.popular}
+    scores = {int(entry[0]): float(entry[1]) for entry in run.popular}
+    # Runs stored before reasons were kept with the list have [product id, score] entries.
+    reasons = {int(entry[0]): str(entry[2]) if len(entry) > 2 else "popular right now" for entry in run.popular}
     if not scores or k <= 0:
         return []
     ids = list(scores)[: k + len(exclude) + 50]  # enough for any k after the excluded and out-of-stock ones
@@ -164,7 +166,7 @@ def _popular(run: ServingRun, k: int, exclude: set[str]) -> list[ServedItem]:
         )
         found = {pk: (sku, name) for pk, sku, name in rows if sku not in exclude}
     ordered = [(pid, *found[pid]) for pid in scores if pid in found]
-    return [ServedItem(sku, name, scores[pid], "popular right now") for pid, sku, name in ordered[:k]]
+    return [ServedItem(sku, name, scores[pid], reasons[pid]) for pid, sku, name in ordered[:k]]
 
 
 def customer_recommendations(*, external_id: str, k: int, user=None) -> Served:
@@ -286,7 +288,7 @@ def bought_together_for(*, skus: list[str], user, k: int = 10) -> tuple[Served, 
 def _bought_together(run, basket_sql, basket_params, n_basket, k, basket_of, extra="", extra_params=()) -> Served:
     """bought_together with the basket given as SQL (ids, or a subquery) and read back by basket_of(rows)."""
     # The popular fill rides along in the same query: baskets of rarer products often have fewer than k neighbours.
-    popular = [int(pid) for pid, _ in run.popular[: k + n_basket + 50]]
+    popular = [int(entry[0]) for entry in run.popular[: k + n_basket + 50]]
     fill = ""
     if popular:
         marks = ", ".join(["%s"] * len(popular))
@@ -317,7 +319,7 @@ def _bought_together(run, basket_sql, basket_params, n_basket, k, basket_of, ext
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][1], kv[0]))[:k]
     items = [ServedItem(sku, name, score, reason) for sku, (name, score, reason) in ranked]
     if len(items) < k:
-        scores = {int(pid): float(score) for pid, score in run.popular}
+        scores = {int(entry[0]): float(entry[1]) for entry in run.popular}
         taken = {i.sku for i in items} | {p.sku for p in products}
         for pid in popular:
             if len(items) >= k:

@@ -6,7 +6,6 @@ import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
@@ -20,6 +19,7 @@ from retailai.core.services import audit_event_record, job_run_create, job_run_f
 
 from .engine import candidates as cand
 from .engine.basket import BasketConfig, BoughtTogether
+from .engine.coldstart import ColdStart
 from .engine.evaluate import evaluate, truth_sets
 from .engine.interactions import build_interactions, clean_events
 from .engine.pipeline import RecommendConfig, recommend
@@ -48,7 +48,7 @@ class _Trained:
     recommendations: pd.DataFrame  # user_id, rank, item_id, score, reason
     similar: pd.DataFrame  # item_id, similar_item_id, score
     together: pd.DataFrame  # antecedent, consequent, confidence, count
-    popular: list[tuple[str, float]]
+    popular: list[tuple[str, float, str]]  # the cold-start list: item, score, reason
     ranker: str
     as_of: pd.Timestamp
     metrics: dict
@@ -87,14 +87,18 @@ def _train(top_n: int, similar_n: int) -> _Trained:
     result = recommend(events, users, items, _config(top_n))
     clean = clean_events(events)
     similar = pd.DataFrame(columns=["item_id", "similar_item_id", "score"])
-    popular: list[tuple[str, float]] = []
+    popular: list[tuple[str, float, str]] = []
     if not clean.empty:
         inter = build_interactions(clean, clean=False)
         knn = cand.ItemKNN().fit(inter)
         similar = knn.similar_items(inter.item_ids, similar_n)
-        pop = cand.Popularity().fit(inter).pop
-        order = np.lexsort((inter.item_ids, -pop))[: 3 * top_n]
-        popular = [(str(inter.item_ids[i]), float(pop[i])) for i in order if pop[i] > 0]
+        # Customers with no list are new: they get the list chosen on recent new customers, as in the engine.
+        cold = ColdStart().fit(inter.purchases, inter.item_ids, inter.as_of)
+        popular = [
+            (str(inter.item_ids[i]), float(cold.scores[i]), cold.reason(i))
+            for i in cold.top(3 * top_n)
+            if cold.scores[i] > 0
+        ]
     baskets = baskets_frame()
     together = pd.DataFrame(columns=["antecedent", "consequent", "confidence", "count"])
     if not baskets.empty:
@@ -136,7 +140,7 @@ def _store(run: RecommendationRun, trained: _Trained) -> None:
             ranker=trained.ranker[:40],
             customers_total=len({r.customer_id for r in recs}),
             products_total=trained.metrics.get("products", 0),
-            popular=[[skus[s], round(v, 6)] for s, v in trained.popular if s in skus],
+            popular=[[skus[s], round(v, 6), reason] for s, v, reason in trained.popular if s in skus],
             metrics=trained.metrics,
         )
 

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recommendations.engine import candidates as cand
+from recommendations.engine.coldstart import ColdStart, ColdStartConfig
 from recommendations.engine.content import Content
 from recommendations.engine.interactions import InteractionConfig, Interactions, build_interactions
 
@@ -47,12 +48,15 @@ class BlendConfig:
     ease: cand.EASEConfig = field(default_factory=cand.EASEConfig)
     als: cand.ALSConfig = field(default_factory=cand.ALSConfig)
     knn: cand.ItemKNNConfig = field(default_factory=cand.ItemKNNConfig)
+    cold: ColdStartConfig = field(default_factory=ColdStartConfig)
 
 
 class CandidateSet:
     """Every candidate fitted on one snapshot, plus the item and user statistics the ranker reads."""
 
-    def __init__(self, inter: Interactions, items: pd.DataFrame | None, config: BlendConfig) -> None:
+    def __init__(
+        self, inter: Interactions, items: pd.DataFrame | None, config: BlendConfig, cold_start: bool = True
+    ) -> None:
         self.inter, self.config = inter, config
         models: list[cand.Candidate] = [
             cand.Popularity(),
@@ -69,6 +73,11 @@ class CandidateSet:
 
             models.append(TwoTower(TwoTowerConfig(seed=config.seed)))
         self.models = {m.name: m.fit(inter, items) for m in models}
+        # Customers with no history are ranked by one list chosen on recent new customers (engine.coldstart).
+        self.cold: ColdStart | None = None
+        if cold_start:
+            p = inter.purchases[["user_id", "item_id", "timestamp"]]
+            self.cold = ColdStart(config.cold).fit(p, inter.item_ids, inter.as_of)
         self._item_stats()
         self._user_stats()
 
@@ -181,6 +190,8 @@ class CandidateSet:
             # Nothing personal to go on: a wider pool of popular items lets the ranker pick among them.
             for col in ("buyers_7d", "buyers_30d", "first_basket_60d", "trend"):
                 pool[np.ix_(unknown, self._best_items(col, cfg.pool_cold))] = True
+            if self.cold is not None:
+                pool[np.ix_(unknown, self.cold.top(cfg.pool_cold))] = True
         return pool, tops
 
     def _best_items(self, col: str, n: int) -> np.ndarray:
@@ -202,6 +213,10 @@ class CandidateSet:
             for name, w in FIXED_WEIGHTS.items():
                 if name in scores:
                     pre += np.float32(w) * (vals[name] / tops[name][r])
+            if self.cold is not None:
+                # Customers with no history keep the cold-start list's best items.
+                cold_rows = rows[r] < 0
+                pre[cold_rows] = self.cold.scores[i[cold_rows]]
             order = np.lexsort((i, -pre, r))
             first = np.searchsorted(r[order], np.arange(len(rows)))
             rank = np.arange(len(order)) - first[r[order]]
@@ -227,6 +242,8 @@ class CandidateSet:
             vals[known] = self.user_stats[col].to_numpy()[u[known]]
             f[col] = vals
         f["known_user"] = known.astype(np.float32)
+        if self.cold is not None:
+            f["cold_start"] = self.cold.scores[i]
         return f
 
 
@@ -293,7 +310,8 @@ def _top_mask(s: np.ndarray, n: int) -> np.ndarray:
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """Every model input column of a candidate frame."""
-    return [c for c in frame.columns if c not in ("user_id", "item_id", "label")]
+    # The cold-start score only ranks customers with no history; the ranker learns from the rest.
+    return [c for c in frame.columns if c not in ("user_id", "item_id", "label", "cold_start")]
 
 
 def fixed_blend(frame: pd.DataFrame) -> np.ndarray:
@@ -322,8 +340,13 @@ class Blend:
         if self.ranker is None:
             frame = self.candidates.features(ids)
             frame["score"] = fixed_blend(frame)
-            return frame
-        return self.candidates.features(ids, keep=self.config.rank_pool, scorer=self._rank)
+        else:
+            frame = self.candidates.features(ids, keep=self.config.rank_pool, scorer=self._rank)
+        if "cold_start" in frame:
+            # No history: the cold-start list ranks them (chosen on recent new customers, see engine.coldstart).
+            new = frame["known_user"].to_numpy() == 0
+            frame.loc[new, "score"] = frame.loc[new, "cold_start"].to_numpy(np.float64)
+        return frame
 
     def _rank(self, f: dict[str, np.ndarray]) -> np.ndarray:
         """Ranker probability for feature columns (one chunk of users)."""
@@ -381,7 +404,7 @@ def fit_blend(
     window = history[(history["timestamp"] >= val_start) & (history["event"] == "purchase")]
     if len(past) and window["user_id"].nunique() >= 10:
         inter_v = build_interactions(past, interaction_config, as_of=val_start, clean=False, extra_items=extra)
-        cs_v = CandidateSet(inter_v, items, config)
+        cs_v = CandidateSet(inter_v, items, config, cold_start=False)
         users = np.array(sorted(window["user_id"].unique()), dtype=object)
         frame = cs_v.features(users)
         bought = set(zip(window["user_id"], window["item_id"], strict=True))

@@ -84,6 +84,9 @@ def _reasons(frame: pd.DataFrame, blend: Blend, items: pd.DataFrame | None) -> l
         if u is not None and row.content > 0.2:
             out.append("similar to items you bought")
             continue
+        if u is None and cs.cold is not None and i is not None and cs.cold.newcomer_favourite[i]:
+            out.append(cs.cold.reason(i))
+            continue
         cat = cats.get(row.item_id)
         out.append(f"popular in {cat}" if cat else "popular right now")
     return out

@@ -10,7 +10,13 @@ import pytest
 
 from recommendations import services
 from recommendations.models import BehaviourEvent, CustomerRecommendation, RecommendationRun, SimilarItem
-from recommendations.selectors import active_run, bought_together, customer_recommendations, similar_products
+from recommendations.selectors import (
+    active_run,
+    bought_together,
+    customer_recommendations,
+    serving_run_forget,
+    similar_products,
+)
 from retailai.commerce.models import Product
 from retailai.core.choices import JobStatus
 from retailai.core.errors import Conflict
@@ -88,6 +94,23 @@ def test_the_co_purchase_pair_is_similar_and_bought_together(trained, book):
     assert together.items[0].sku == "SAUCER"
     assert together.items[0].reason == "in the same basket 8 times"
     assert SimilarItem.objects.filter(run=trained, product=book["SAUCER"], similar=book["MUG"], rank=1).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_new_customer_is_told_why_each_cold_start_item_is_there(trained, book):
+    # Given a run whose cold-start list says HAT is a newcomers' favourite (an entry stored with its reason)
+    # and VASE comes from a run stored before reasons were kept ([product id, score])
+    RecommendationRun.objects.filter(pk=trained.pk).update(
+        popular=[[book["HAT"].pk, 0.9, "popular with new customers this month"], [book["VASE"].pk, 0.5]]
+    )
+    serving_run_forget()
+    # When a customer nobody has seen asks
+    served = customer_recommendations(external_id="NEVER-SEEN", k=2)
+    # Then each item carries its own reason
+    assert [(i.sku, i.reason) for i in served.items] == [
+        ("HAT", "popular with new customers this month"),
+        ("VASE", "popular right now"),
+    ]
 
 
 @pytest.mark.django_db
