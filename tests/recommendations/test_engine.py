@@ -212,3 +212,34 @@ def test_top_masks_keep_each_rows_best_positive_values_with_ties():
         pool = np.zeros(block.shape, dtype=bool)
         _sparse_top_mask(sparse.csr_matrix(block), n, pool)
         assert (pool == _top_mask(block, n)).all()
+
+
+def test_blocked_product_gives_the_sparse_products_values_exactly():
+    from scipy import sparse
+
+    # Given a sparse weighted history and a sparse item × item matrix with more columns than one block
+    rng = np.random.default_rng(5)
+    x = sparse.random(50, 150, density=0.05, random_state=1, dtype=np.float32, format="csr")
+    m = sparse.random(150, 150, density=0.2, random_state=2, dtype=np.float32, format="csr")
+    dense = m.toarray()
+    dense[rng.random(dense.shape) < 0.3] *= -1
+    # Then block by block it is bit for bit the sparse × sparse and the sparse × dense product
+    assert np.array_equal(cand.blocked_product(x, cand.column_blocks(m, 64)), (x @ m).toarray())
+    assert np.array_equal(cand.blocked_product(x, cand.column_blocks(dense, 64)), x @ dense)
+    assert cand.blocked_product(x[:0], cand.column_blocks(m, 64)).shape == (0, 150)
+
+
+def test_item_knn_and_ease_score_the_same_through_dense_blocks(shop):
+    events, items = shop
+    inter = build_interactions(events, extra_items=items["item_id"])
+    rows = np.r_[np.arange(inter.n_users), -1]
+    # Given kNN scored through the sparse neighbours and through dense blocks
+    sparse_knn = cand.ItemKNN(cand.ItemKNNConfig(dense_max_items=0)).fit(inter)
+    dense_knn = cand.ItemKNN().fit(inter)
+    assert dense_knn._blocks is not None and sparse_knn._blocks is None
+    assert np.array_equal(dense_knn.score(rows), sparse_knn.score(rows))
+    # And EASE on part of the items: its scores are the history through B, zero outside the modelled items
+    ease = cand.EASE(cand.EASEConfig(l2=1.0, max_items=inter.n_items - 3)).fit(inter)
+    want = np.zeros((len(rows), inter.n_items), dtype=np.float32)
+    want[np.ix_(np.arange(len(rows) - 1), ease.cols)] = inter.matrix[:, ease.cols] @ ease.b
+    assert np.array_equal(ease.score(rows), want)
