@@ -172,8 +172,9 @@ class CandidateSet:
                 tops[name] = _sparse_magnitude(m)
                 _sparse_top_mask(m, n, pool)
                 continue
-            tops[name] = _magnitude(s)
-            pool |= _top_mask(s, n)
+            r, c, row_max = _top_cells(s, n)
+            tops[name] = np.maximum(np.maximum(row_max, -s.min(axis=1)), 1e-9)
+            pool[r, c] = True
         for col in ("buyers_7d", "first_basket_60d"):
             pool[:, self._best_items(col, cfg.per_candidate)] = True
         unknown = rows < 0
@@ -265,6 +266,38 @@ def _sparse_top_mask(m: sp.csr_matrix, n: int, pool: np.ndarray) -> None:
         cut[full] = v[order[first + n - 1]]
         keep |= v >= cut[r]
     pool[r[keep], c[keep]] = True
+
+
+def _top_cells(s: np.ndarray, n: int, blocks: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows and columns of _top_mask(s, n)'s cells, and each row's maximum, without partitioning every row.
+
+    Column j falls in block j % blocks. The n-th largest block maximum is a lower bound of the n-th largest value
+    (n blocks hold a value at least that large), so only the few values above it (about n per row when the
+    scores are spread over the blocks) are sorted to find each row's exact cut."""
+    m, w = s.shape
+    width = w // blocks
+    if n >= blocks or width < 2:
+        r, c = np.nonzero(_top_mask(s, n))
+        return r, c, s.max(axis=1) if w else np.zeros(m, dtype=s.dtype)
+    head = s[:, : blocks * width].reshape(m, width, blocks).max(axis=1)
+    tail = w - blocks * width
+    if tail:
+        np.maximum(head[:, :tail], s[:, blocks * width :], out=head[:, :tail])
+    lower = np.partition(head, blocks - n, axis=1)[:, blocks - n]
+    # Positive values only: below n positive blocks the bound is the smallest positive number.
+    lower = np.maximum(lower, np.nextafter(s.dtype.type(0), s.dtype.type(1)))
+    r, c = np.nonzero(s >= lower[:, None])
+    v = s[r, c]
+    count = np.bincount(r, minlength=m)
+    cut = lower
+    long = np.flatnonzero(count > n)
+    if len(long):
+        # r is sorted (nonzero's row-major order): each row's values, largest first, start where the row starts.
+        order = np.lexsort((-v, r))
+        start = np.cumsum(count) - count
+        cut[long] = v[order[start[long] + n - 1]]
+    keep = v >= cut[r]
+    return r[keep], c[keep], head.max(axis=1)
 
 
 def _top_mask(s: np.ndarray, n: int) -> np.ndarray:

@@ -243,3 +243,26 @@ def test_item_knn_and_ease_score_the_same_through_dense_blocks(shop):
     want = np.zeros((len(rows), inter.n_items), dtype=np.float32)
     want[np.ix_(np.arange(len(rows) - 1), ease.cols)] = inter.matrix[:, ease.cols] @ ease.b
     assert np.array_equal(ease.score(rows), want)
+
+
+def test_top_cells_are_the_top_mask_cells():
+    from recommendations.engine.blend import _top_cells, _top_mask
+
+    rng = np.random.default_rng(7)
+    # Given score blocks wide enough for the block bound: ties, negatives, zeros, short rows, values crowded in
+    # neighbouring columns, and widths that leave a tail after the blocks
+    for w in (128, 200, 3684):
+        rounded = rng.integers(-3, 8, (40, w)).astype(np.float32)
+        spread = rng.normal(0, 1, (40, w)).astype(np.float32)
+        crowded = np.where(np.arange(w) < 40, rng.random((40, w)) + 1, rng.random((40, w)) * 0.1).astype(np.float32)
+        short = np.zeros((40, w), dtype=np.float32)
+        short[np.arange(40), rng.integers(0, w, 40)] = rng.random(40) + 0.5
+        short[::2, ::7] = 2.0
+        for s in (rounded, spread, crowded, short, -np.abs(spread)):
+            for n in (1, 25, 63, 64, 80):
+                # Then the cells are exactly the mask's, and the row maxima come along
+                r, c, row_max = _top_cells(s, n)
+                mask = np.zeros(s.shape, dtype=bool)
+                mask[r, c] = True
+                assert (mask == _top_mask(s, n)).all(), (w, n)
+                assert np.array_equal(row_max, s.max(axis=1))
