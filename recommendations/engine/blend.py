@@ -361,10 +361,12 @@ class Blend:
     def _rank(self, f: dict[str, np.ndarray]) -> np.ndarray:
         """Ranker probability for feature columns (one chunk of users)."""
         x = np.column_stack([f[c] for c in self.columns]).astype(np.float32).astype(np.float64)  # as trained
-        score = np.empty(len(x))
-        # Blocks that stay in cache while every tree walks them: the whole matrix streamed once per tree is
-        # memory-bound and about 1.5x slower. The prediction releases the GIL, so chunks overlap in threads.
         with threadpool_limits(self.config.ranker_threads, "openmp"):
+            if _binnable(self.ranker):
+                return _binned_proba(self.ranker, x, self.config.ranker_threads)
+            score = np.empty(len(x))
+            # Blocks that stay in cache while every tree walks them: the whole matrix streamed once per tree is
+            # memory-bound and about 1.5x slower. The prediction releases the GIL, so chunks overlap in threads.
             for s in range(0, len(x), 8192):
                 score[s : s + 8192] = self.ranker.predict_proba(x[s : s + 8192])[:, 1]  # type: ignore[attr-defined]
         return score
@@ -376,6 +378,34 @@ class Blend:
             frame = frame[frame["pair_n"] == 0]
         frame = frame.sort_values(["user_id", "score", "item_id"], ascending=[True, False, True], kind="mergesort")
         return frame.groupby("user_id", sort=False).head(k)[["user_id", "item_id", "score"]].reset_index(drop=True)
+
+
+def _binnable(model) -> bool:
+    """A fitted binary HistGradientBoostingClassifier on numeric features only (see _binned_proba)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    mapper = getattr(model, "_bin_mapper", None)
+    return (
+        isinstance(model, HistGradientBoostingClassifier)
+        and mapper is not None
+        and getattr(model, "n_trees_per_iteration_", 0) == 1
+        and not np.any(getattr(mapper, "is_categorical_", None) is None or mapper.is_categorical_)
+    )
+
+
+def _binned_proba(model, x: np.ndarray, n_threads: int, block: int = 16384) -> np.ndarray:
+    """P(class 1) of a HistGradientBoostingClassifier, as predict_proba, with the trees walking binned features.
+
+    A split sends x left when x <= the upper edge of its bin, and binning maps x to the number of edges below it,
+    so the binned walk takes the same branches (it is how the model walks its training data). One byte per
+    feature instead of eight keeps a block of rows in cache for every tree: about 1.3x faster. The leaves are
+    added in predict_proba's order, so the probabilities are the same."""
+    raw = np.zeros((len(x), 1), dtype=model._baseline_prediction.dtype, order="F")
+    raw += model._baseline_prediction
+    for s in range(0, len(x), block):
+        binned = model._bin_mapper.transform(x[s : s + block])
+        model._predict_iterations(binned, model._predictors, raw[s : s + block], True, n_threads)
+    return model._loss.predict_proba(raw)[:, 1]
 
 
 def _make_ranker(config: BlendConfig):

@@ -266,3 +266,25 @@ def test_top_cells_are_the_top_mask_cells():
                 mask[r, c] = True
                 assert (mask == _top_mask(s, n)).all(), (w, n)
                 assert np.array_equal(row_max, s.max(axis=1))
+
+
+def test_binned_ranker_probabilities_are_predict_proba():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from recommendations.engine.blend import _binnable, _binned_proba
+
+    # Given a boosted ranker on rounded features (many values on the bin edges) and continuous ones
+    rng = np.random.default_rng(11)
+    x = np.c_[rng.integers(0, 6, (3000, 2)), rng.normal(size=(3000, 3))].astype(np.float32).astype(np.float64)
+    y = (x[:, 0] + x[:, 2] + rng.normal(size=3000) > 2.5).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, y)
+    assert _binnable(model)
+    # When scoring rows that sit exactly on every split value, plus unseen rows and values outside the range
+    edges = model._bin_mapper.bin_thresholds_
+    on_edges = np.zeros((max(len(e) for e in edges), x.shape[1]))
+    for j, e in enumerate(edges):
+        on_edges[:, j] = np.resize(e, len(on_edges))
+    test = np.r_[on_edges, rng.normal(size=(500, 5)) * 3, x[:100]]
+    # Then the binned walk gives predict_proba's probabilities bit for bit, whatever the block size
+    for block in (7, 16384):
+        assert np.array_equal(_binned_proba(model, test, 1, block), model.predict_proba(test)[:, 1])
