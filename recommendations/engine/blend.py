@@ -151,7 +151,24 @@ class CandidateSet:
             parts = [one(0)]
         return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
 
-    def _pool(self, rows: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _scores(self, rows: np.ndarray) -> dict[str, np.ndarray | sp.csr_matrix]:
+        """Each candidate's scores for a chunk of users: dense rows, or the same dense values in a cheaper shape.
+
+        Popularity without categories is one row for everyone (1 × items); re-buy and recency-frequency scores
+        are the user's own history, so their sparse rows (when every user is known)."""
+        out: dict[str, np.ndarray | sp.csr_matrix] = {}
+        for name, model in self.models.items():
+            if name == "popularity" and getattr(model, "category", 0) is None:
+                out[name] = model.score(rows[:1])
+            elif name in ("repeat", "recency_frequency") and (rows >= 0).all():
+                out[name] = model.matrix[rows]  # type: ignore[attr-defined]
+            else:
+                out[name] = model.score(rows)
+        return out
+
+    def _pool(
+        self, rows: np.ndarray, scores: dict[str, np.ndarray | sp.csr_matrix]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Boolean users × items mask (each candidate's best items, recent and first-basket hits, cold-start lists),
         and each candidate's largest score magnitude per user."""
         cfg = self.config
@@ -159,18 +176,16 @@ class CandidateSet:
         tops: dict[str, np.ndarray] = {}
         for name, s in scores.items():
             n = cfg.max_history if name in ("repeat", "recency_frequency") else cfg.per_candidate
-            model = self.models[name]
             if name == "popularity":
                 n = cfg.pool_popular
-                if getattr(model, "category", 0) is None:  # the same list for every user
-                    pool |= _top_mask(s[:1], n)
-                    tops[name] = _magnitude(s)
-                    continue
-            if name in ("repeat", "recency_frequency") and (rows >= 0).all():
-                # Scores are the user's own history: the sparse rows give the same mask without a dense pass.
-                m = model.matrix[rows]  # type: ignore[attr-defined]
-                tops[name] = _sparse_magnitude(m)
-                _sparse_top_mask(m, n, pool)
+            if sp.issparse(s):
+                # The sparse rows give the same mask and magnitudes without a dense pass.
+                tops[name] = _sparse_magnitude(s)
+                _sparse_top_mask(s, n, pool)
+                continue
+            if len(s) < len(rows):  # the same list for every user
+                pool |= _top_mask(s, n)
+                tops[name] = np.repeat(_magnitude(s), len(rows))
                 continue
             r, c, row_max = _top_cells(s, n)
             tops[name] = np.maximum(np.maximum(row_max, -s.min(axis=1)), 1e-9)
@@ -190,12 +205,19 @@ class CandidateSet:
 
     def _chunk_features(self, ids: np.ndarray, rows: np.ndarray, keep: int | None) -> dict[str, np.ndarray]:
         """Feature columns for one chunk of users, as arrays."""
-        scores = {name: m.score(rows) for name, m in self.models.items()}
+        scores = self._scores(rows)
         pool, tops = self._pool(rows, scores)
         r, i = _cells(pool)
         # Each score gathered once over the pool; the flat index is one cheap lookup instead of a 2-d fancy index.
         flat = r * self.inter.n_items + i
-        vals = {name: s.ravel()[flat] for name, s in scores.items()}
+        vals = {}
+        for name, s in scores.items():
+            if sp.issparse(s):
+                vals[name] = np.asarray(s[r, i], dtype=np.float32).ravel()
+            elif len(s) < len(rows):
+                vals[name] = s[0, i]
+            else:
+                vals[name] = s.ravel()[flat]
         if keep:
             # The ranker's cost dominates scoring: a cheap first pass (the fixed weights) keeps each user's `keep`
             # most plausible items (ties by lower item index).

@@ -288,3 +288,19 @@ def test_binned_ranker_probabilities_are_predict_proba():
     # Then the binned walk gives predict_proba's probabilities bit for bit, whatever the block size
     for block in (7, 16384):
         assert np.array_equal(_binned_proba(model, test, 1, block), model.predict_proba(test)[:, 1])
+
+
+def test_content_scores_the_same_through_dense_profiles(shop):
+    from recommendations.engine.content import ContentConfig
+
+    events, items = shop
+    inter = build_interactions(events, extra_items=items["item_id"])
+    rows = np.r_[np.arange(inter.n_users), -1]
+    # Given content scored through the sparse product and through dense profile columns
+    sparse_content = Content(ContentConfig(dense_max_terms=0)).fit(inter, items)
+    dense_content = Content().fit(inter, items)
+    # Then the scores are the same bit for bit, and the cosines they are
+    assert np.array_equal(dense_content.score(rows), sparse_content.score(rows))
+    want = (dense_content.profiles @ dense_content.vectors.T).toarray()
+    assert np.allclose(dense_content.score(rows)[:-1], want, atol=1e-6)
+    assert not dense_content.score(rows)[-1].any()
