@@ -225,7 +225,7 @@ class CandidateSet:
             for name, w in FIXED_WEIGHTS.items():
                 if name in scores:
                     pre += np.float32(w) * (vals[name] / tops[name][r])
-            order = np.lexsort((i, -pre, r))
+            order = _row_order(r, pre)
             first = np.searchsorted(r[order], np.arange(len(rows)))
             rank = np.arange(len(order)) - first[r[order]]
             sel = np.sort(order[rank < keep])
@@ -259,6 +259,15 @@ def _cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return r, c
 
 
+def _row_order(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """np.lexsort((-v, r)) for rows r and float32 values v: by row, largest value first, ties in
+    their given order; one stable sort of a 64-bit key, about 5x faster than the lexsort."""
+    bits = (np.float32(0) - v.astype(np.float32, copy=False)).view(np.uint32)  # 0 - v: no negative zero
+    # Order-preserving map of float32 bits to unsigned integers: negatives flipped, positives above them.
+    bits = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000))
+    return np.argsort((r.astype(np.uint64) << np.uint64(32)) | bits, kind="stable")
+
+
 def _magnitude(s: np.ndarray) -> np.ndarray:
     """Largest magnitude per row (at least 1e-9), without an abs() copy of the score matrix."""
     return np.maximum(np.maximum(s.max(axis=1), -s.min(axis=1)), 1e-9)
@@ -288,7 +297,7 @@ def _sparse_top_mask(m: sp.csr_matrix, n: int, pool: np.ndarray) -> None:
     if len(full):
         # The n-th largest positive value of each long row: sort those rows' values, largest first.
         sel = np.flatnonzero(~keep)
-        order = sel[np.lexsort((-v[sel], r[sel]))]
+        order = sel[_row_order(r[sel], v[sel])]
         first = np.searchsorted(r[order], full)
         cut = np.zeros(m.shape[0], dtype=v.dtype)
         cut[full] = v[order[first + n - 1]]
@@ -314,18 +323,20 @@ def _top_cells(s: np.ndarray, n: int, blocks: int = 64) -> tuple[np.ndarray, np.
     lower = np.partition(head, blocks - n, axis=1)[:, blocks - n]
     # Positive values only: below n positive blocks the bound is the smallest positive number.
     lower = np.maximum(lower, np.nextafter(s.dtype.type(0), s.dtype.type(1)))
-    r, c = _cells(s >= lower[:, None])
-    v = s[r, c]
+    flat = np.flatnonzero(s >= lower[:, None])
+    r = flat // w
+    v = s.ravel()[flat]
     count = np.bincount(r, minlength=m)
     cut = lower
     long = np.flatnonzero(count > n)
     if len(long):
-        # r is sorted (nonzero's row-major order): each row's values, largest first, start where the row starts.
-        order = np.lexsort((-v, r))
+        # Each row's values, largest first, start where the row starts.
+        order = _row_order(r, v)
         start = np.cumsum(count) - count
         cut[long] = v[order[start[long] + n - 1]]
     keep = v >= cut[r]
-    return r[keep], c[keep], head.max(axis=1)
+    r, c = np.divmod(flat[keep], w)
+    return r, c, head.max(axis=1)
 
 
 def _top_mask(s: np.ndarray, n: int) -> np.ndarray:

@@ -304,3 +304,15 @@ def test_content_scores_the_same_through_dense_profiles(shop):
     want = (dense_content.profiles @ dense_content.vectors.T).toarray()
     assert np.allclose(dense_content.score(rows)[:-1], want, atol=1e-6)
     assert not dense_content.score(rows)[-1].any()
+
+
+def test_row_order_is_the_lexsort_by_row_then_largest_value():
+    from recommendations.engine.blend import _row_order
+
+    rng = np.random.default_rng(13)
+    # Given rows out of order, ties, zeros of both signs, negatives, tiny and huge values
+    r = rng.integers(0, 50, 5000)
+    v = rng.choice(np.array([0.0, -0.0, 1.0, -1.0, 2.5, 1e-30, -1e-30, 3e38, -3e38], dtype=np.float32), 5000)
+    v[::3] = rng.normal(size=len(v[::3])).astype(np.float32)
+    # Then the order is lexsort's, ties (negative zero equal to zero) in their given order
+    assert np.array_equal(_row_order(r, v), np.lexsort((-v, r)))
