@@ -118,7 +118,9 @@ class CandidateSet:
         self.pair_since = sp.csr_matrix((np.log1p(pr["days_since"]) + 1.0, (pr["u"], pr["i"])), shape=shape)
         self.pair_tau = sp.csr_matrix((np.log1p(pr["tau"]), (pr["u"], pr["i"])), shape=shape)
 
-    def features(self, user_ids: np.ndarray, chunk: int = 512, keep: int | None = None, scorer=None) -> pd.DataFrame:
+    def features(
+        self, user_ids: np.ndarray, chunk: int | None = None, keep: int | None = None, scorer=None
+    ) -> pd.DataFrame:
         """Candidate pool and features for each user: `user_id,item_id` plus one column per feature.
 
         With `keep`, only each user's `keep` best pool items by the fixed weights are returned (the ranker's pool);
@@ -126,6 +128,12 @@ class CandidateSet:
         user_ids = np.asarray(user_ids, dtype=object)
         rows_all = self.inter.user_positions(user_ids)
         threads = max(1, self.config.threads)
+        if chunk is None:
+            # Users per chunk such that a dense users × items score block holds about 4M floats (16 MB). Every chunk
+            # streams the dense item × item matrices of kNN and EASE once, so chunks much smaller than this spend
+            # more on re-reading them than they win in cache: on Online Retail 4 chunks of ~1080 customers score
+            # about 15% faster than 10 of ~430.
+            chunk = max(64, 4_000_000 // max(self.inter.n_items, 1))
         # As many equal chunks per thread (at most `chunk` users each): 9 chunks on 2 threads leave one idle a ninth.
         n_chunks = max(1, -(-len(rows_all) // chunk))
         n_chunks = -(-n_chunks // threads) * threads if n_chunks > 1 else 1
