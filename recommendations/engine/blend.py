@@ -407,7 +407,10 @@ class Blend:
 
     def _rank(self, f: dict[str, np.ndarray]) -> np.ndarray:
         """Ranker probability for feature columns (one chunk of users)."""
-        x = np.column_stack([f[c] for c in self.columns]).astype(np.float32).astype(np.float64)  # as trained
+        # float32 values as trained, in float64 columns: binning reads one feature at a time.
+        x = np.empty((len(f["user_id"]), len(self.columns)), dtype=np.float64, order="F")
+        for j, c in enumerate(self.columns):
+            x[:, j] = f[c].astype(np.float32, copy=False)
         with threadpool_limits(self.config.ranker_threads, "openmp"):
             if _binnable(self.ranker):
                 return _binned_proba(self.ranker, x, self.config.ranker_threads)
