@@ -127,7 +127,9 @@ class CandidateSet:
         self.pair_since = sp.csr_matrix((np.log1p(pr["days_since"]) + 1.0, (pr["u"], pr["i"])), shape=shape)
         self.pair_tau = sp.csr_matrix((np.log1p(pr["tau"]), (pr["u"], pr["i"])), shape=shape)
 
-    def features(self, user_ids: np.ndarray, chunk: int = 512, keep: int | None = None, scorer=None) -> pd.DataFrame:
+    def features(
+        self, user_ids: np.ndarray, chunk: int | None = None, keep: int | None = None, scorer=None
+    ) -> pd.DataFrame:
         """Candidate pool and features for each user: `user_id,item_id` plus one column per feature.
 
         With `keep`, only each user's `keep` best pool items by the fixed weights are returned (the ranker's pool);
@@ -135,6 +137,12 @@ class CandidateSet:
         user_ids = np.asarray(user_ids, dtype=object)
         rows_all = self.inter.user_positions(user_ids)
         threads = max(1, self.config.threads)
+        if chunk is None:
+            # Users per chunk such that a dense users × items score block holds about 4M floats (16 MB). Every chunk
+            # streams the dense item × item matrices of kNN and EASE once, so chunks much smaller than this spend
+            # more on re-reading them than they win in cache: on Online Retail 4 chunks of ~1080 customers score
+            # about 15% faster than 10 of ~430.
+            chunk = max(64, 4_000_000 // max(self.inter.n_items, 1))
         # As many equal chunks per thread (at most `chunk` users each): 9 chunks on 2 threads leave one idle a ninth.
         n_chunks = max(1, -(-len(rows_all) // chunk))
         n_chunks = -(-n_chunks // threads) * threads if n_chunks > 1 else 1
@@ -160,7 +168,24 @@ class CandidateSet:
             parts = [one(0)]
         return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in parts[0]})
 
-    def _pool(self, rows: np.ndarray, scores: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _scores(self, rows: np.ndarray) -> dict[str, np.ndarray | sp.csr_matrix]:
+        """Each candidate's scores for a chunk of users: dense rows, or the same dense values in a cheaper shape.
+
+        Popularity without categories is one row for everyone (1 × items); re-buy and recency-frequency scores
+        are the user's own history, so their sparse rows (when every user is known)."""
+        out: dict[str, np.ndarray | sp.csr_matrix] = {}
+        for name, model in self.models.items():
+            if name == "popularity" and getattr(model, "category", 0) is None:
+                out[name] = model.score(rows[:1])
+            elif name in ("repeat", "recency_frequency") and (rows >= 0).all():
+                out[name] = model.matrix[rows]  # type: ignore[attr-defined]
+            else:
+                out[name] = model.score(rows)
+        return out
+
+    def _pool(
+        self, rows: np.ndarray, scores: dict[str, np.ndarray | sp.csr_matrix]
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Boolean users × items mask (each candidate's best items, recent and first-basket hits, cold-start lists),
         and each candidate's largest score magnitude per user."""
         cfg = self.config
@@ -168,21 +193,20 @@ class CandidateSet:
         tops: dict[str, np.ndarray] = {}
         for name, s in scores.items():
             n = cfg.max_history if name in ("repeat", "recency_frequency") else cfg.per_candidate
-            model = self.models[name]
             if name == "popularity":
                 n = cfg.pool_popular
-                if getattr(model, "category", 0) is None:  # the same list for every user
-                    pool |= _top_mask(s[:1], n)
-                    tops[name] = _magnitude(s)
-                    continue
-            if name in ("repeat", "recency_frequency") and (rows >= 0).all():
-                # Scores are the user's own history: the sparse rows give the same mask without a dense pass.
-                m = model.matrix[rows]  # type: ignore[attr-defined]
-                tops[name] = _sparse_magnitude(m)
-                _sparse_top_mask(m, n, pool)
+            if sp.issparse(s):
+                # The sparse rows give the same mask and magnitudes without a dense pass.
+                tops[name] = _sparse_magnitude(s)
+                _sparse_top_mask(s, n, pool)
                 continue
-            tops[name] = _magnitude(s)
-            pool |= _top_mask(s, n)
+            if len(s) < len(rows):  # the same list for every user
+                pool |= _top_mask(s, n)
+                tops[name] = np.repeat(_magnitude(s), len(rows))
+                continue
+            r, c, row_max = _top_cells(s, n)
+            tops[name] = np.maximum(np.maximum(row_max, -s.min(axis=1)), 1e-9)
+            pool[r, c] = True
         for col in ("buyers_7d", "first_basket_60d"):
             pool[:, self._best_items(col, cfg.per_candidate)] = True
         unknown = rows < 0
@@ -200,12 +224,19 @@ class CandidateSet:
 
     def _chunk_features(self, ids: np.ndarray, rows: np.ndarray, keep: int | None) -> dict[str, np.ndarray]:
         """Feature columns for one chunk of users, as arrays."""
-        scores = {name: m.score(rows) for name, m in self.models.items()}
+        scores = self._scores(rows)
         pool, tops = self._pool(rows, scores)
-        r, i = np.nonzero(pool)
+        r, i = _cells(pool)
         # Each score gathered once over the pool; the flat index is one cheap lookup instead of a 2-d fancy index.
         flat = r * self.inter.n_items + i
-        vals = {name: s.ravel()[flat] for name, s in scores.items()}
+        vals = {}
+        for name, s in scores.items():
+            if sp.issparse(s):
+                vals[name] = np.asarray(s[r, i], dtype=np.float32).ravel()
+            elif len(s) < len(rows):
+                vals[name] = s[0, i]
+            else:
+                vals[name] = s.ravel()[flat]
         if keep:
             # The ranker's cost dominates scoring: a cheap first pass (the fixed weights) keeps each user's `keep`
             # most plausible items (ties by lower item index).
@@ -217,7 +248,7 @@ class CandidateSet:
                 # Customers with no history keep the cold-start list's best items.
                 cold_rows = rows[r] < 0
                 pre[cold_rows] = self.cold.scores[i[cold_rows]]
-            order = np.lexsort((i, -pre, r))
+            order = _row_order(r, pre)
             first = np.searchsorted(r[order], np.arange(len(rows)))
             rank = np.arange(len(order)) - first[r[order]]
             sel = np.sort(order[rank < keep])
@@ -245,6 +276,21 @@ class CandidateSet:
         if self.cold is not None:
             f["cold_start"] = self.cold.scores[i]
         return f
+
+
+def _cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero of a 2-d mask (row-major order), through the flat indices: about 10x faster on a sparse mask."""
+    r, c = np.divmod(np.flatnonzero(mask), mask.shape[1])
+    return r, c
+
+
+def _row_order(r: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """np.lexsort((-v, r)) for rows r and float32 values v: by row, largest value first, ties in
+    their given order; one stable sort of a 64-bit key, about 5x faster than the lexsort."""
+    bits = (np.float32(0) - v.astype(np.float32, copy=False)).view(np.uint32)  # 0 - v: no negative zero
+    # Order-preserving map of float32 bits to unsigned integers: negatives flipped, positives above them.
+    bits = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000))
+    return np.argsort((r.astype(np.uint64) << np.uint64(32)) | bits, kind="stable")
 
 
 def _magnitude(s: np.ndarray) -> np.ndarray:
@@ -276,12 +322,46 @@ def _sparse_top_mask(m: sp.csr_matrix, n: int, pool: np.ndarray) -> None:
     if len(full):
         # The n-th largest positive value of each long row: sort those rows' values, largest first.
         sel = np.flatnonzero(~keep)
-        order = sel[np.lexsort((-v[sel], r[sel]))]
+        order = sel[_row_order(r[sel], v[sel])]
         first = np.searchsorted(r[order], full)
         cut = np.zeros(m.shape[0], dtype=v.dtype)
         cut[full] = v[order[first + n - 1]]
         keep |= v >= cut[r]
     pool[r[keep], c[keep]] = True
+
+
+def _top_cells(s: np.ndarray, n: int, blocks: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows and columns of _top_mask(s, n)'s cells, and each row's maximum, without partitioning every row.
+
+    Column j falls in block j % blocks. The n-th largest block maximum is a lower bound of the n-th largest value
+    (n blocks hold a value at least that large), so only the few values above it (about n per row when the
+    scores are spread over the blocks) are sorted to find each row's exact cut."""
+    m, w = s.shape
+    width = w // blocks
+    if n >= blocks or width < 2:
+        r, c = _cells(_top_mask(s, n))
+        return r, c, s.max(axis=1) if w else np.zeros(m, dtype=s.dtype)
+    head = s[:, : blocks * width].reshape(m, width, blocks).max(axis=1)
+    tail = w - blocks * width
+    if tail:
+        np.maximum(head[:, :tail], s[:, blocks * width :], out=head[:, :tail])
+    lower = np.partition(head, blocks - n, axis=1)[:, blocks - n]
+    # Positive values only: below n positive blocks the bound is the smallest positive number.
+    lower = np.maximum(lower, np.nextafter(s.dtype.type(0), s.dtype.type(1)))
+    flat = np.flatnonzero(s >= lower[:, None])
+    r = flat // w
+    v = s.ravel()[flat]
+    count = np.bincount(r, minlength=m)
+    cut = lower
+    long = np.flatnonzero(count > n)
+    if len(long):
+        # Each row's values, largest first, start where the row starts.
+        order = _row_order(r, v)
+        start = np.cumsum(count) - count
+        cut[long] = v[order[start[long] + n - 1]]
+    keep = v >= cut[r]
+    r, c = np.divmod(flat[keep], w)
+    return r, c, head.max(axis=1)
 
 
 def _top_mask(s: np.ndarray, n: int) -> np.ndarray:
@@ -350,11 +430,16 @@ class Blend:
 
     def _rank(self, f: dict[str, np.ndarray]) -> np.ndarray:
         """Ranker probability for feature columns (one chunk of users)."""
-        x = np.column_stack([f[c] for c in self.columns]).astype(np.float32).astype(np.float64)  # as trained
-        score = np.empty(len(x))
-        # Blocks that stay in cache while every tree walks them: the whole matrix streamed once per tree is
-        # memory-bound and about 1.5x slower. The prediction releases the GIL, so chunks overlap in threads.
+        # float32 values as trained, in float64 columns: binning reads one feature at a time.
+        x = np.empty((len(f["user_id"]), len(self.columns)), dtype=np.float64, order="F")
+        for j, c in enumerate(self.columns):
+            x[:, j] = f[c].astype(np.float32, copy=False)
         with threadpool_limits(self.config.ranker_threads, "openmp"):
+            if _binnable(self.ranker):
+                return _binned_proba(self.ranker, x, self.config.ranker_threads)
+            score = np.empty(len(x))
+            # Blocks that stay in cache while every tree walks them: the whole matrix streamed once per tree is
+            # memory-bound and about 1.5x slower. The prediction releases the GIL, so chunks overlap in threads.
             for s in range(0, len(x), 8192):
                 score[s : s + 8192] = self.ranker.predict_proba(x[s : s + 8192])[:, 1]  # type: ignore[attr-defined]
         return score
@@ -366,6 +451,34 @@ class Blend:
             frame = frame[frame["pair_n"] == 0]
         frame = frame.sort_values(["user_id", "score", "item_id"], ascending=[True, False, True], kind="mergesort")
         return frame.groupby("user_id", sort=False).head(k)[["user_id", "item_id", "score"]].reset_index(drop=True)
+
+
+def _binnable(model) -> bool:
+    """A fitted binary HistGradientBoostingClassifier on numeric features only (see _binned_proba)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    mapper = getattr(model, "_bin_mapper", None)
+    return (
+        isinstance(model, HistGradientBoostingClassifier)
+        and mapper is not None
+        and getattr(model, "n_trees_per_iteration_", 0) == 1
+        and not np.any(getattr(mapper, "is_categorical_", None) is None or mapper.is_categorical_)
+    )
+
+
+def _binned_proba(model, x: np.ndarray, n_threads: int, block: int = 16384) -> np.ndarray:
+    """P(class 1) of a HistGradientBoostingClassifier, as predict_proba, with the trees walking binned features.
+
+    A split sends x left when x <= the upper edge of its bin, and binning maps x to the number of edges below it,
+    so the binned walk takes the same branches (it is how the model walks its training data). One byte per
+    feature instead of eight keeps a block of rows in cache for every tree: about 1.3x faster. The leaves are
+    added in predict_proba's order, so the probabilities are the same."""
+    raw = np.zeros((len(x), 1), dtype=model._baseline_prediction.dtype, order="F")
+    raw += model._baseline_prediction
+    for s in range(0, len(x), block):
+        binned = model._bin_mapper.transform(x[s : s + block])
+        model._predict_iterations(binned, model._predictors, raw[s : s + block], True, n_threads)
+    return model._loss.predict_proba(raw)[:, 1]
 
 
 def _make_ranker(config: BlendConfig):

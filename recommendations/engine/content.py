@@ -22,6 +22,7 @@ class ContentConfig:
     min_df: int = 2
     ngram_max: int = 2
     max_features: int = 20000
+    dense_max_terms: int = 8000  # up to this vocabulary, score through dense profiles (faster, same values)
 
 
 def item_text(items: pd.DataFrame | None, item_ids: np.ndarray) -> list[str]:
@@ -34,6 +35,14 @@ def item_text(items: pd.DataFrame | None, item_ids: np.ndarray) -> list[str]:
     df = items.assign(item_id=items["item_id"].astype(str)).drop_duplicates("item_id").set_index("item_id")
     text = df[cols].fillna("").astype(str).agg(" ".join, axis=1)
     return pd.Series(item_ids).map(text).fillna("").str.lower().tolist()
+
+
+def _transpose(a: np.ndarray, step: int = 256) -> np.ndarray:
+    """A C-ordered copy of a.T, a band of rows at a time (about 3x faster than np.ascontiguousarray(a.T))."""
+    out = np.empty((a.shape[1], a.shape[0]), dtype=a.dtype)
+    for k in range(0, a.shape[0], step):
+        out[:, k : k + step] = a[k : k + step].T
+    return out
 
 
 class Content(Candidate):
@@ -60,14 +69,26 @@ class Content(Candidate):
                 self.vectors = vec.fit_transform(texts).astype(np.float32).tocsr()
             except ValueError:  # nothing but stop words
                 pass
+        self.vectors.sort_indices()
         prof = inter.matrix @ self.vectors
         norms = np.sqrt(np.asarray(prof.multiply(prof).sum(axis=1)).ravel())
         self.profiles = (sp.diags(1.0 / np.maximum(norms, 1e-9)) @ prof).tocsr()
+        # Terms in order in every row: each score sums its terms in the same order whichever product computes it.
+        self.profiles.sort_indices()
+        self._vectors_t = self.vectors.T.tocsr()
         return self
 
     def score(self, rows: np.ndarray) -> np.ndarray:
         """Cosine between the user's profile and each item's text; zero for unknown users."""
-        return _per_known(rows, self.inter.n_items, lambda r: (self.profiles[r] @ self.vectors.T).toarray())
+        if self.vectors.shape[1] <= self.config.dense_max_terms:
+            # Items' texts hold a few terms and profiles many: walking each item's terms over dense profile columns
+            # is far less work than the sparse × sparse product (about 3x faster, transposes included).
+            return _per_known(
+                rows,
+                self.inter.n_items,
+                lambda r: _transpose(self.vectors @ self.profiles[r].T.toarray(order="C")),
+            )
+        return _per_known(rows, self.inter.n_items, lambda r: (self.profiles[r] @ self._vectors_t).toarray())
 
     def score_items_for(self, bought: list[list[str]]) -> np.ndarray:
         """Scores for ad-hoc histories given as item id lists (e.g. a basket of a guest)."""

@@ -212,3 +212,107 @@ def test_top_masks_keep_each_rows_best_positive_values_with_ties():
         pool = np.zeros(block.shape, dtype=bool)
         _sparse_top_mask(sparse.csr_matrix(block), n, pool)
         assert (pool == _top_mask(block, n)).all()
+
+
+def test_blocked_product_gives_the_sparse_products_values_exactly():
+    from scipy import sparse
+
+    # Given a sparse weighted history and a sparse item × item matrix with more columns than one block
+    rng = np.random.default_rng(5)
+    x = sparse.random(50, 150, density=0.05, random_state=1, dtype=np.float32, format="csr")
+    m = sparse.random(150, 150, density=0.2, random_state=2, dtype=np.float32, format="csr")
+    dense = m.toarray()
+    dense[rng.random(dense.shape) < 0.3] *= -1
+    # Then block by block it is bit for bit the sparse × sparse and the sparse × dense product
+    assert np.array_equal(cand.blocked_product(x, cand.column_blocks(m, 64)), (x @ m).toarray())
+    assert np.array_equal(cand.blocked_product(x, cand.column_blocks(dense, 64)), x @ dense)
+    assert cand.blocked_product(x[:0], cand.column_blocks(m, 64)).shape == (0, 150)
+
+
+def test_item_knn_and_ease_score_the_same_through_dense_blocks(shop):
+    events, items = shop
+    inter = build_interactions(events, extra_items=items["item_id"])
+    rows = np.r_[np.arange(inter.n_users), -1]
+    # Given kNN scored through the sparse neighbours and through dense blocks
+    sparse_knn = cand.ItemKNN(cand.ItemKNNConfig(dense_max_items=0)).fit(inter)
+    dense_knn = cand.ItemKNN().fit(inter)
+    assert dense_knn._blocks is not None and sparse_knn._blocks is None
+    assert np.array_equal(dense_knn.score(rows), sparse_knn.score(rows))
+    # And EASE on part of the items: its scores are the history through B, zero outside the modelled items
+    ease = cand.EASE(cand.EASEConfig(l2=1.0, max_items=inter.n_items - 3)).fit(inter)
+    want = np.zeros((len(rows), inter.n_items), dtype=np.float32)
+    want[np.ix_(np.arange(len(rows) - 1), ease.cols)] = inter.matrix[:, ease.cols] @ ease.b
+    assert np.array_equal(ease.score(rows), want)
+
+
+def test_top_cells_are_the_top_mask_cells():
+    from recommendations.engine.blend import _top_cells, _top_mask
+
+    rng = np.random.default_rng(7)
+    # Given score blocks wide enough for the block bound: ties, negatives, zeros, short rows, values crowded in
+    # neighbouring columns, and widths that leave a tail after the blocks
+    for w in (128, 200, 3684):
+        rounded = rng.integers(-3, 8, (40, w)).astype(np.float32)
+        spread = rng.normal(0, 1, (40, w)).astype(np.float32)
+        crowded = np.where(np.arange(w) < 40, rng.random((40, w)) + 1, rng.random((40, w)) * 0.1).astype(np.float32)
+        short = np.zeros((40, w), dtype=np.float32)
+        short[np.arange(40), rng.integers(0, w, 40)] = rng.random(40) + 0.5
+        short[::2, ::7] = 2.0
+        for s in (rounded, spread, crowded, short, -np.abs(spread)):
+            for n in (1, 25, 63, 64, 80):
+                # Then the cells are exactly the mask's, and the row maxima come along
+                r, c, row_max = _top_cells(s, n)
+                mask = np.zeros(s.shape, dtype=bool)
+                mask[r, c] = True
+                assert (mask == _top_mask(s, n)).all(), (w, n)
+                assert np.array_equal(row_max, s.max(axis=1))
+
+
+def test_binned_ranker_probabilities_are_predict_proba():
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from recommendations.engine.blend import _binnable, _binned_proba
+
+    # Given a boosted ranker on rounded features (many values on the bin edges) and continuous ones
+    rng = np.random.default_rng(11)
+    x = np.c_[rng.integers(0, 6, (3000, 2)), rng.normal(size=(3000, 3))].astype(np.float32).astype(np.float64)
+    y = (x[:, 0] + x[:, 2] + rng.normal(size=3000) > 2.5).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=0).fit(x, y)
+    assert _binnable(model)
+    # When scoring rows that sit exactly on every split value, plus unseen rows and values outside the range
+    edges = model._bin_mapper.bin_thresholds_
+    on_edges = np.zeros((max(len(e) for e in edges), x.shape[1]))
+    for j, e in enumerate(edges):
+        on_edges[:, j] = np.resize(e, len(on_edges))
+    test = np.r_[on_edges, rng.normal(size=(500, 5)) * 3, x[:100]]
+    # Then the binned walk gives predict_proba's probabilities bit for bit, whatever the block size
+    for block in (7, 16384):
+        assert np.array_equal(_binned_proba(model, test, 1, block), model.predict_proba(test)[:, 1])
+
+
+def test_content_scores_the_same_through_dense_profiles(shop):
+    from recommendations.engine.content import ContentConfig
+
+    events, items = shop
+    inter = build_interactions(events, extra_items=items["item_id"])
+    rows = np.r_[np.arange(inter.n_users), -1]
+    # Given content scored through the sparse product and through dense profile columns
+    sparse_content = Content(ContentConfig(dense_max_terms=0)).fit(inter, items)
+    dense_content = Content().fit(inter, items)
+    # Then the scores are the same bit for bit, and the cosines they are
+    assert np.array_equal(dense_content.score(rows), sparse_content.score(rows))
+    want = (dense_content.profiles @ dense_content.vectors.T).toarray()
+    assert np.allclose(dense_content.score(rows)[:-1], want, atol=1e-6)
+    assert not dense_content.score(rows)[-1].any()
+
+
+def test_row_order_is_the_lexsort_by_row_then_largest_value():
+    from recommendations.engine.blend import _row_order
+
+    rng = np.random.default_rng(13)
+    # Given rows out of order, ties, zeros of both signs, negatives, tiny and huge values
+    r = rng.integers(0, 50, 5000)
+    v = rng.choice(np.array([0.0, -0.0, 1.0, -1.0, 2.5, 1e-30, -1e-30, 3e38, -3e38], dtype=np.float32), 5000)
+    v[::3] = rng.normal(size=len(v[::3])).astype(np.float32)
+    # Then the order is lexsort's, ties (negative zero equal to zero) in their given order
+    assert np.array_equal(_row_order(r, v), np.lexsort((-v, r)))

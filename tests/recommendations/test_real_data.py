@@ -42,3 +42,11 @@ def test_blend_beats_popularity_on_online_retail_slice(shared_data):
 
     assert blended.ndcg > 1.5 * baseline.ndcg
     assert blended.recall > baseline.recall
+
+    # Scores do not depend on how customers are chunked: chunks with an unknown customer take the dense paths
+    # (every candidate's full score rows), the others the sparse and one-row shortcuts
+    ids = [*list(truth)[:150], "no-such-customer", *list(truth)[150:300]]
+    frame = blend.candidates.features(ids, keep=blend.config.rank_pool, scorer=blend._rank)
+    small = blend.candidates.features(ids, chunk=37, keep=blend.config.rank_pool, scorer=blend._rank)
+    pd.testing.assert_frame_equal(frame, small)
+    assert (frame.groupby("user_id").size() == blend.config.rank_pool).all()
