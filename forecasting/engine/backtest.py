@@ -324,17 +324,9 @@ def stacked_backtest(points: np.ndarray, actual: np.ndarray, seed: int = 0) -> t
 def interval_quantiles(
     point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], spread: float, centre: float = 1.0
 ) -> np.ndarray:
-    """Final quantile forecasts (series, H, Q) with the calibrated spread.
-
-    The median shift comes from every backtest origin. The band around it comes from the residuals of the
-    most recent origins but one, as many as each interval had when the spread was calibrated (leave one origin
-    out): quantiles read off more origins sit closer to their true values, so a spread that had to make up for
-    the noise of fewer origins (a promotion week in one of them, say) would make the final band too wide.
-    """
-    qs = tuple(sorted(set(quantiles) | {0.5}))
-    mid = centre * residual_quantiles(resid, qs)[0.5]
-    band = residual_quantiles(resid[1:] if resid.shape[0] > 1 else resid, qs)
-    out = np.stack([point + (mid + spread * (band[q] - band[0.5]))[:, None] for q in quantiles], axis=-1)
+    """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spread."""
+    rq = scale_spread(residual_quantiles(resid, tuple(sorted(set(quantiles) | {0.5}))), spread, centre)
+    out = np.stack([point + rq[q][:, None] for q in quantiles], axis=-1)
     return np.sort(np.clip(out, 0.0, None), axis=-1)
 
 
