@@ -6,6 +6,10 @@ of statsforecast's AutoETS run here on the same split, then the ratio of the cho
 (seasonal naive, moving average, statsmodels ETS, statsforecast AutoETS).
 
     python bench/forecast_accuracy.py [--datasets rossmann,dominicks,online_retail,m5] [--rossmann-stores 30]
+        [--windows-before K]
+
+With ``--windows-before K`` each series loses its last K horizons first, so the scored window is one that
+lies before the reported held-out periods: the place to compare engine changes without tuning on them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bench import _data  # noqa: E402
 from forecasting.engine import ForecastConfig, forecast  # noqa: E402
 from forecasting.engine.backtest import mase_scale, series_metrics  # noqa: E402
 from forecasting.engine.panel import build_panel  # noqa: E402
+from forecasting.engine.series import infer_freq  # noqa: E402
 
 BASELINES = ("seasonal_naive", "moving_average", "ets", "sf_autoets")
 #: 0.80x the best baseline on datasets with price or promotion drivers, 0.95x on the others. Rossmann has a
@@ -45,7 +50,17 @@ def datasets(args: argparse.Namespace) -> dict[str, tuple[pd.DataFrame, Forecast
         out["online_retail"] = (_data.online_retail_weekly(top=200), ForecastConfig(horizon=8, country="GB"))
     if "m5" in wanted:
         out["m5"] = (_data.m5_tiny(), ForecastConfig(horizon=28, country="US"))
+    if args.windows_before:
+        out = {k: (drop_last(h, args.windows_before * c.horizon), c) for k, (h, c) in out.items()}
     return out
+
+
+def drop_last(history: pd.DataFrame, periods: int) -> pd.DataFrame:
+    """Each series' history without its last `periods` periods (days or weeks, rows or not)."""
+    dates = pd.to_datetime(history["date"])
+    step = pd.Timedelta(days=7 if infer_freq(dates) == "W" else 1)
+    cut = dates.groupby(history["series_id"]).transform("max") - periods * step
+    return history[dates <= cut].reset_index(drop=True)
 
 
 def autoets(y_train: np.ndarray, horizon: int, season: int) -> np.ndarray:
@@ -124,6 +139,12 @@ def main() -> None:
     p.add_argument("--rossmann-stores", type=int, default=30)
     p.add_argument("--dominicks-stores", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--windows-before",
+        type=int,
+        default=0,
+        help="score the window this many horizons before the held-out periods (for comparing changes)",
+    )
     p.add_argument(
         "--neural",
         default="m5",
