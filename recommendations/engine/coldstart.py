@@ -132,9 +132,8 @@ def validate(purchases: pd.DataFrame, end: pd.Timestamp, config: ColdStartConfig
             continue
         wu, wu_codes = np.unique(win["u"].to_numpy(), return_inverse=True)
         truth = sp.csr_matrix((np.ones(len(win)), (wu_codes, win["i"].to_numpy())), shape=(len(wu), len(item_ids)))
-        truth.data[:] = 1.0
         truth.sum_duplicates()
-        truth.data[:] = 1.0
+        truth.data[:] = 1.0  # bought at all, however often
         pairs = _buyer_pairs(past, w_start, config)
         for n, choice in enumerate(choices):
             top = _top(list_scores(pairs, choice, len(item_ids))[0], config.k)
