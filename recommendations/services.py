@@ -19,7 +19,6 @@ from retailai.core.services import audit_event_record, job_run_create, job_run_f
 
 from .engine import candidates as cand
 from .engine.basket import BasketConfig, BoughtTogether
-from .engine.coldstart import ColdStart
 from .engine.evaluate import evaluate, truth_sets
 from .engine.interactions import build_interactions, clean_events
 from .engine.pipeline import RecommendConfig, recommend
@@ -87,18 +86,12 @@ def _train(top_n: int, similar_n: int) -> _Trained:
     result = recommend(events, users, items, _config(top_n))
     clean = clean_events(events)
     similar = pd.DataFrame(columns=["item_id", "similar_item_id", "score"])
-    popular: list[tuple[str, float, str]] = []
+    # Customers with no list are new: they get the list the engine chose on recent new customers.
+    popular = result.cold_start
     if not clean.empty:
         inter = build_interactions(clean, clean=False)
         knn = cand.ItemKNN().fit(inter)
         similar = knn.similar_items(inter.item_ids, similar_n)
-        # Customers with no list are new: they get the list chosen on recent new customers, as in the engine.
-        cold = ColdStart().fit(inter.purchases, inter.item_ids, inter.as_of)
-        popular = [
-            (str(inter.item_ids[i]), float(cold.scores[i]), cold.reason(i))
-            for i in cold.top(3 * top_n)
-            if cold.scores[i] > 0
-        ]
     baskets = baskets_frame()
     together = pd.DataFrame(columns=["antecedent", "consequent", "confidence", "count"])
     if not baskets.empty:

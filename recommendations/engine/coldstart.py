@@ -186,6 +186,10 @@ class ColdStart:
         """Indices of the n best items of the list."""
         return _top(self.scores, n)
 
+    def ranked(self, item_ids: np.ndarray, n: int) -> list[tuple[str, float, str]]:
+        """The list's n best items that anyone bought, as (item id, score, reason); `item_ids` as fitted."""
+        return [(str(item_ids[i]), float(self.scores[i]), self.reason(i)) for i in self.top(n) if self.scores[i] > 0]
+
     def reason(self, index: int) -> str:
         """Why an item is on the list: mostly newcomers' first orders, or recent popularity."""
         if not self.newcomer_favourite[index]:

@@ -37,6 +37,8 @@ class RecommendResult:
     n_users: int
     n_items: int
     train_positives: int
+    # What a customer without a list gets: the cold-start list's best 3k items as (item id, score, reason).
+    cold_start: list[tuple[str, float, str]] = field(default_factory=list)
 
 
 def _labels(items: pd.DataFrame | None) -> dict[str, str]:
@@ -124,7 +126,8 @@ def recommend(
         ranked = pd.DataFrame(columns=["user_id", "item_id", "score", "reason"])
     ranked = _fill(ranked, user_ids, k, events, items, blend, config)
     ranked["rank"] = ranked.groupby("user_id", sort=False).cumcount() + 1
-    n_items = blend.candidates.inter.n_items if blend is not None else (0 if items is None else len(items))
+    cs = blend.candidates if blend is not None else None
+    n_items = cs.inter.n_items if cs is not None else (0 if items is None else len(items))
     return RecommendResult(
         recommendations=ranked[OUTPUT_COLUMNS].reset_index(drop=True),
         ranker=("fixed weights" if blend is None or blend.ranker is None else blend.config.ranker),
@@ -132,6 +135,7 @@ def recommend(
         n_users=len(user_ids),
         n_items=n_items,
         train_positives=0 if blend is None else blend.train_positives,
+        cold_start=[] if cs is None or cs.cold is None else cs.cold.ranked(cs.inter.item_ids, 3 * k),
     )
 
 
