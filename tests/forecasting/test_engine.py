@@ -89,6 +89,27 @@ def test_promotion_with_strong_lift_raises_the_forecast_on_promo_days(fast_confi
     assert (ratio[1.0] / ratio[0.0]).median() > 1.6
 
 
+def test_promoted_days_get_wider_bands_than_quiet_days_when_their_demand_is_noisier(fast_config):
+    # Promotions quadruple demand and its noise: the band should follow, not spread one width over every day.
+    rng = np.random.default_rng(3)
+    history = daily_history(n_series=6, days=300, seed=3)
+    history["promo"] = (rng.random(len(history)) < 0.2).astype(float)
+    lift = np.where(history["promo"] == 1, 4.0 * rng.lognormal(0.0, 0.4, len(history)), 1.0)
+    history["quantity"] = (history["quantity"] * lift).round()
+    last = history["date"].max()
+    fut_dates = pd.date_range(last + pd.Timedelta(days=1), periods=14, freq="D")
+    future = pd.DataFrame(
+        [(s, d, float(i % 3 == 0)) for s in history["series_id"].unique() for i, d in enumerate(fut_dates)],
+        columns=["series_id", "date", "promo"],
+    )
+    result = forecast(history, future, fast_config(horizon=14))
+    assert result.bands[result.chosen.iloc[0]].startswith("relative")
+    fc = result.forecast.merge(future, on=["series_id", "date"])
+    fc["width"] = fc["q90"] - fc["q10"]
+    width = fc.groupby(["series_id", "promo"])["width"].mean().unstack("promo")
+    assert (width[1.0] > 2 * width[0.0]).all()
+
+
 def test_intermittent_series_get_sensible_quantiles(fast_config):
     rng = np.random.default_rng(2)
     dates = pd.date_range("2023-01-01", periods=200, freq="D")
