@@ -111,11 +111,7 @@ def residual_quantiles(resid: np.ndarray, quantiles: tuple[float, ...]) -> dict[
     r = np.moveaxis(resid, 1, 0).reshape(resid.shape[1], -1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # Weibull positions (k / (n + 1)): the expected coverage of an interval does not depend on n.
-        if r.shape[1]:
-            qs = np.nanquantile(r, quantiles, axis=1, method="weibull")
-        else:
-            qs = np.zeros((len(quantiles), r.shape[0]))
+        qs = np.nanquantile(r, quantiles, axis=1) if r.shape[1] else np.zeros((len(quantiles), r.shape[0]))
     return {q: np.nan_to_num(qs[j]) for j, q in enumerate(quantiles)}
 
 
