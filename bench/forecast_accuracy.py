@@ -126,7 +126,6 @@ def run(
         "sf_cpu": sf_cpu,
         "chosen": result.chosen.value_counts().to_dict(),
         "spreads": result.spreads,
-        "bands": result.bands,
         "weights": result.ensemble_weights,
         "seconds": result.seconds,
     }
@@ -169,7 +168,6 @@ def main() -> None:
         order = ["chosen"] + sorted(i for i in table.index if i != "chosen")
         print(table.loc[order].to_string(float_format=lambda v: f"{v:.3f}"))
         print("backtest CPU seconds:", ", ".join(f"{k} {v:.1f}" for k, v in info["seconds"].items()))
-        print("bands:", ", ".join(f"{k} {v} x{info['spreads'][k]:.2f}" for k, v in info["bands"].items()))
         print("chosen per series:", ", ".join(f"{k} {v}" for k, v in info["chosen"].items()))
         if info["weights"]:
             print("ensemble weights:", ", ".join(f"{k} {v:.2f}" for k, v in info["weights"].items() if v >= 0.005))

@@ -18,9 +18,6 @@ CORE_QUANTILES = (0.1, 0.5, 0.9)
 SPREAD_GRID = np.round(np.arange(0.6, 3.01, 0.05), 2)
 #: How much of a series' median backtest residual moves its median forecast (0: none, 1: all of it).
 CENTRE_GRID = (0.0, 0.5, 1.0)
-#: Band shapes tried per model: ``None`` adds the same residual quantiles to every period; a number ``k``
-#: scales them with ``point + k * level``, so a promoted week's band is wider than a quiet week's.
-RELATIVE_GRID = (None, 1.0, 0.25)
 
 
 @dataclass
@@ -31,10 +28,8 @@ class BacktestResult:
     points: dict[str, np.ndarray]  # model -> (origins, series, horizon)
     actuals: np.ndarray  # (origins, series, horizon)
     scale: np.ndarray  # (series,) in-sample seasonal-naive MAE before the first cut, for MASE
-    level: np.ndarray | None = None  # (series,) mean demand before the first cut, for relative bands
     spread: dict[str, float] = field(default_factory=dict)
     centre: dict[str, float] = field(default_factory=dict)
-    relative: dict[str, float | None] = field(default_factory=dict)  # model -> k of RELATIVE_GRID
     medians: dict[str, np.ndarray] = field(default_factory=dict)  # model -> out-of-origin q50 at each origin
     seconds: dict[str, float] = field(default_factory=dict)
     metrics: pd.DataFrame | None = None  # one row per series and model
@@ -71,27 +66,7 @@ def run_backtest(
         seconds[name] = time.process_time() - t0
     first = cuts[0] if cuts else panel.n_hist
     scale = mase_scale(panel.y[:, :first], panel.season)
-    level = series_level(panel.y[:, :first], scale)
-    return BacktestResult(cuts=cuts, points=points, actuals=actuals, scale=scale, level=level, seconds=seconds)
-
-
-def series_level(y: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """Mean demand of each series' history, or its MASE scale where it has none (always positive)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(y, axis=1) if y.shape[1] else np.full(len(y), np.nan)
-    return np.where(np.isfinite(mean) & (mean > 0), mean, scale)
-
-
-def band_denominator(point: np.ndarray, level: np.ndarray | None, k: float | None) -> np.ndarray | None:
-    """What residuals are divided by for a band of shape `k` (see RELATIVE_GRID); None for additive bands.
-
-    ``point`` is (series, H) or (origins, series, H); ``level`` is (series,).
-    """
-    if k is None or level is None:
-        return None
-    lv = level[:, None] if point.ndim == 2 else level[None, :, None]
-    return point + k * lv
+    return BacktestResult(cuts=cuts, points=points, actuals=actuals, scale=scale, seconds=seconds)
 
 
 def mase_scale(y: np.ndarray, m: int) -> np.ndarray:
@@ -122,26 +97,17 @@ def scale_spread(rq: dict[float, np.ndarray], s: float, centre: float = 1.0) -> 
 
 
 def loo_quantiles(
-    point: np.ndarray,
-    resid: np.ndarray,
-    quantiles: tuple[float, ...],
-    s: float,
-    centre: float = 1.0,
-    denom: np.ndarray | None = None,
+    point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], s: float, centre: float = 1.0
 ) -> np.ndarray:
-    """Quantile forecasts at each origin from the residuals of the other origins (origins, series, H, Q).
-
-    With `denom` (shaped like `point`), `resid` holds residuals divided by it and the band scales with it.
-    """
+    """Quantile forecasts at each origin from the residuals of the other origins (origins, series, H, Q)."""
     k = resid.shape[0]
     out = np.empty(point.shape + (len(quantiles),))
     qs = tuple(sorted(set(quantiles) | {0.5}))
     for i in range(k):
         others = np.delete(resid, i, axis=0) if k > 1 else resid
         rq = scale_spread(residual_quantiles(others, qs), s, centre)
-        d = 1.0 if denom is None else denom[i]
         for j, q in enumerate(quantiles):
-            out[i, ..., j] = point[i] + d * rq[q][:, None]
+            out[i, ..., j] = point[i] + rq[q][:, None]
     return np.sort(np.clip(out, 0.0, None), axis=-1)
 
 
@@ -186,9 +152,7 @@ def pooled_wape(actual: np.ndarray, forecast: np.ndarray) -> float:
     return float(np.abs(actual[ok] - forecast[ok]).sum() / max(actual[ok].sum(), 1e-9))
 
 
-def calibrate_centre(
-    point: np.ndarray, actual: np.ndarray, resid: np.ndarray, denom: np.ndarray | None = None
-) -> float:
+def calibrate_centre(point: np.ndarray, actual: np.ndarray, resid: np.ndarray) -> float:
     """How much of the per-series median residual to add to the forecast, by leave-one-origin-out WAPE.
 
     A mean forecaster on skewed or intermittent demand gains from moving towards the median; a model that
@@ -196,24 +160,19 @@ def calibrate_centre(
     """
     if resid.shape[0] < 2 or (~np.isnan(actual)).sum() == 0:
         return 1.0
-    scores = [pooled_wape(actual, loo_quantiles(point, resid, (0.5,), 1.0, c, denom)[..., 0]) for c in CENTRE_GRID]
+    scores = [pooled_wape(actual, loo_quantiles(point, resid, (0.5,), 1.0, c)[..., 0]) for c in CENTRE_GRID]
     return float(CENTRE_GRID[int(np.argmin(scores))])
 
 
 def calibrate_spread(
-    point: np.ndarray,
-    actual: np.ndarray,
-    resid: np.ndarray,
-    target: float = 0.8,
-    centre: float = 1.0,
-    denom: np.ndarray | None = None,
+    point: np.ndarray, actual: np.ndarray, resid: np.ndarray, target: float = 0.8, centre: float = 1.0
 ) -> float:
     """The spread factor whose leave-one-origin-out 10-90 interval covers `target` of the backtest actuals."""
     ok = ~np.isnan(actual)
     if ok.sum() == 0 or resid.shape[0] < 2:
         return 1.0
     best, best_gap = 1.0, np.inf
-    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre, denom)
+    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre)
     lo0, mid, hi0 = base[..., 0], base[..., 1], base[..., 2]
     # Nearest to 1 first: on lumpy (intermittent) demand many spreads cover alike, and then none should distort.
     for s in sorted(SPREAD_GRID, key=lambda v: abs(v - 1.0)):
@@ -226,45 +185,15 @@ def calibrate_spread(
     return best
 
 
-def _divided(bt: BacktestResult, name: str, k: float | None) -> tuple[np.ndarray, np.ndarray | None]:
-    pts = bt.points[name]
-    denom = band_denominator(pts, bt.level, k)
-    resid = bt.actuals - pts
-    return (resid if denom is None else resid / denom), denom
-
-
-def normalised_residuals(bt: BacktestResult, name: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """A model's backtest residuals in its calibrated band shape, and what they were divided by."""
-    return _divided(bt, name, bt.relative.get(name))
-
-
-def calibrate_band(bt: BacktestResult, name: str) -> np.ndarray:
-    """Choose a model's band shape, median shift and spread by out-of-origin pinball loss; its quantiles.
-
-    Each shape is calibrated to cover 80% leave-one-origin-out, then the shape whose quantile forecasts
-    have the lowest mean scaled pinball loss over series wins. Returns those quantiles (origins, series, H, 3).
-    """
-    pts = bt.points[name]
-    best = None
-    for k in RELATIVE_GRID:
-        resid, denom = _divided(bt, name, k)
-        c = calibrate_centre(pts, bt.actuals, resid, denom)
-        s = calibrate_spread(pts, bt.actuals, resid, centre=c, denom=denom)
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c, denom)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            loss = np.nanmean(series_metrics(bt.actuals, q, bt.scale)["pinball"])
-        if best is None or loss < best[0] - 1e-12:
-            best = (loss, k, c, s, q)
-    _, bt.relative[name], bt.centre[name], bt.spread[name], q = best
-    return q
-
-
 def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
-    """Calibrate each model's interval, then score every series and model with out-of-origin quantiles."""
+    """Calibrate each model's interval spread, then score every series and model with out-of-origin quantiles."""
     rows = []
-    for name in bt.points:
-        q = calibrate_band(bt, name)
+    for name, pts in bt.points.items():
+        resid = bt.actuals - pts
+        c = calibrate_centre(pts, bt.actuals, resid)
+        s = calibrate_spread(pts, bt.actuals, resid, centre=c)
+        bt.spread[name], bt.centre[name] = s, c
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c)
         bt.medians[name] = q[..., 1]
         m = series_metrics(bt.actuals, q, bt.scale)
         rows.append(pd.DataFrame({"series_id": ids, "model": name, **m}))
@@ -393,28 +322,12 @@ def stacked_backtest(points: np.ndarray, actual: np.ndarray, seed: int = 0) -> t
 
 
 def interval_quantiles(
-    point: np.ndarray,
-    resid: np.ndarray,
-    quantiles: tuple[float, ...],
-    spread: float,
-    centre: float = 1.0,
-    denom: np.ndarray | None = None,
+    point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], spread: float, centre: float = 1.0
 ) -> np.ndarray:
-    """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spread.
-
-    With `denom` (series, H), `resid` holds divided residuals and the band scales with it.
-    """
+    """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spread."""
     rq = scale_spread(residual_quantiles(resid, tuple(sorted(set(quantiles) | {0.5}))), spread, centre)
-    d = 1.0 if denom is None else denom
-    out = np.stack([point + d * rq[q][:, None] for q in quantiles], axis=-1)
+    out = np.stack([point + rq[q][:, None] for q in quantiles], axis=-1)
     return np.sort(np.clip(out, 0.0, None), axis=-1)
-
-
-def final_quantiles(bt: BacktestResult, name: str, point: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
-    """A model's final quantile forecasts (series, H, Q) with the band shape, shift and spread it calibrated."""
-    resid, _ = normalised_residuals(bt, name)
-    denom = band_denominator(point, bt.level, bt.relative.get(name))
-    return interval_quantiles(point, resid, quantiles, bt.spread[name], bt.centre[name], denom)
 
 
 def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
@@ -431,15 +344,9 @@ def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, ch
     parts = []
     for name in sorted(set(pick) & set(bt.points)):
         rows = np.flatnonzero(pick == name)
-        resid, denom = normalised_residuals(bt, name)
-        q = loo_quantiles(
-            bt.points[name][:, rows],
-            resid[:, rows],
-            CORE_QUANTILES,
-            bt.spread.get(name, 1.0),
-            bt.centre.get(name, 1.0),
-            None if denom is None else denom[:, rows],
-        )[-1]
+        pts = bt.points[name][:, rows]
+        resid = bt.actuals[:, rows] - pts
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, bt.spread.get(name, 1.0), bt.centre.get(name, 1.0))[-1]
         parts.append(
             pd.DataFrame(
                 {
@@ -464,13 +371,8 @@ __all__ = [
     "YEARLY_MODELS",
     "BacktestResult",
     "CORE_QUANTILES",
-    "RELATIVE_GRID",
-    "band_denominator",
-    "calibrate_band",
     "calibrate_centre",
     "calibrate_spread",
-    "final_quantiles",
-    "normalised_residuals",
     "choose_models",
     "consistent_winners",
     "interval_quantiles",

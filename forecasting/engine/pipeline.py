@@ -15,14 +15,11 @@ from forecasting.engine.backtest import (
     CORE_QUANTILES,
     YEARLY_MODELS,
     BacktestResult,
-    band_denominator,
     calibrate_spread,
     choose_models,
     consistent_winners,
-    final_quantiles,
     interval_quantiles,
     last_origin_frame,
-    normalised_residuals,
     run_backtest,
     score_backtest,
     series_metrics,
@@ -84,7 +81,6 @@ class ForecastResult:
     explanations: pd.DataFrame
     chosen: pd.Series
     spreads: dict[str, float]
-    bands: dict[str, str] = field(default_factory=dict)  # model -> "additive" or "relative k"
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
     backtest: pd.DataFrame | None = None  # the chosen models at the last backtest origin (for charts)
@@ -206,7 +202,10 @@ def _forecast(
     qs = tuple(sorted(set(config.quantiles) | set(CORE_QUANTILES)))
     finals = _final_points(panel, factories, wmap)
     say(f"final fits done ({time.perf_counter() - t0:.1f}s)")
-    cubes = {name: final_quantiles(bt, name, pt, qs) for name, pt in finals.items()}
+    cubes = {
+        name: interval_quantiles(pt, bt.actuals - bt.points[name], qs, bt.spread[name], bt.centre[name])
+        for name, pt in finals.items()
+    }
     choice = chosen.to_numpy()
     cube = np.zeros((n, h, len(qs)))
     for name, c in cubes.items():
@@ -229,7 +228,6 @@ def _forecast(
         explanations=expl,
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
-        bands={m: "additive" if k is None else f"relative {k:g}" for m, k in bt.relative.items()},
         backtest=last_origin_frame(bt, panel.dates, panel.ids, chosen),
         ensemble_weights=wmap,
         seconds=dict(bt.seconds),
@@ -256,12 +254,11 @@ def _baseline_variants(bt: BacktestResult, finals: dict[str, np.ndarray], qs: tu
     for name in (*BASELINES, "ets"):
         if name not in finals:
             continue
-        resid, denom = normalised_residuals(bt, name)
-        final_denom = band_denominator(finals[name], bt.level, bt.relative.get(name))
+        resid = bt.actuals - bt.points[name]
         for c in CENTRE_GRID:
             if c != bt.centre[name]:
-                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c, denom=denom)
-                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c, final_denom)
+                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c)
+                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c)
     return out
 
 
