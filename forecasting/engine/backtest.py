@@ -18,6 +18,11 @@ CORE_QUANTILES = (0.1, 0.5, 0.9)
 SPREAD_GRID = np.round(np.arange(0.6, 3.01, 0.05), 2)
 #: How much of a series' median backtest residual moves its median forecast (0: none, 1: all of it).
 CENTRE_GRID = (0.0, 0.5, 1.0)
+#: Fewest residuals of one kind of period (ordinary or event) that give a series its own band for that kind.
+MIN_KIND_POINTS = 6
+
+#: Spread factors of a model's band: (ordinary periods, event periods).
+Spread = tuple[float, float]
 
 
 @dataclass
@@ -28,7 +33,8 @@ class BacktestResult:
     points: dict[str, np.ndarray]  # model -> (origins, series, horizon)
     actuals: np.ndarray  # (origins, series, horizon)
     scale: np.ndarray  # (series,) in-sample seasonal-naive MAE before the first cut, for MASE
-    spread: dict[str, float] = field(default_factory=dict)
+    events: np.ndarray | None = None  # (origins, series, horizon) True where an occasional driver was on
+    spread: dict[str, Spread] = field(default_factory=dict)
     centre: dict[str, float] = field(default_factory=dict)
     medians: dict[str, np.ndarray] = field(default_factory=dict)  # model -> out-of-origin q50 at each origin
     seconds: dict[str, float] = field(default_factory=dict)
@@ -66,7 +72,9 @@ def run_backtest(
         seconds[name] = time.process_time() - t0
     first = cuts[0] if cuts else panel.n_hist
     scale = mase_scale(panel.y[:, :first], panel.season)
-    return BacktestResult(cuts=cuts, points=points, actuals=actuals, scale=scale, seconds=seconds)
+    events = panel.events
+    ev = np.stack([events[:, c : c + h] for c in cuts]) if cuts else np.zeros((0, len(panel.ids), h), dtype=bool)
+    return BacktestResult(cuts=cuts, points=points, actuals=actuals, scale=scale, events=ev, seconds=seconds)
 
 
 def mase_scale(y: np.ndarray, m: int) -> np.ndarray:
@@ -81,34 +89,89 @@ def mase_scale(y: np.ndarray, m: int) -> np.ndarray:
     return np.where(np.isfinite(s) & (s > 0), s, np.where(np.isfinite(mean) & (mean > 0), mean, 1.0))
 
 
-def residual_quantiles(resid: np.ndarray, quantiles: tuple[float, ...]) -> dict[float, np.ndarray]:
-    """Per-series empirical quantiles of residuals (origins, series, horizon) -> {q: (series,)}."""
+def residual_quantiles(
+    resid: np.ndarray, quantiles: tuple[float, ...], mask: np.ndarray | None = None, min_points: int = 0
+) -> dict[float, np.ndarray]:
+    """Per-series empirical quantiles of residuals (origins, series, horizon) -> {q: (series,)}.
+
+    With a `mask`, only the residuals where it is True count, and a series with fewer than `min_points` of
+    them gets NaN.
+    """
+    if mask is not None:
+        resid = np.where(mask, resid, np.nan)
     r = np.moveaxis(resid, 1, 0).reshape(resid.shape[1], -1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         qs = np.nanquantile(r, quantiles, axis=1) if r.shape[1] else np.zeros((len(quantiles), r.shape[0]))
+    if mask is not None:
+        qs[:, (~np.isnan(r)).sum(axis=1) < max(min_points, 1)] = np.nan
+        return {q: qs[j] for j, q in enumerate(quantiles)}
     return {q: np.nan_to_num(qs[j]) for j, q in enumerate(quantiles)}
 
 
-def scale_spread(rq: dict[float, np.ndarray], s: float, centre: float = 1.0) -> dict[float, np.ndarray]:
-    """Widen (s > 1) or narrow residual quantiles around their median, and keep `centre` of the median shift."""
-    mid = rq.get(0.5, 0.0)
-    return {q: centre * mid + s * (v - mid) for q, v in rq.items()}
+def _as_spread(s: float | Spread) -> Spread:
+    return (float(s), float(s)) if np.isscalar(s) else (float(s[0]), float(s[1]))
+
+
+def band_offsets(
+    resid: np.ndarray,
+    events: np.ndarray | None,
+    quantiles: tuple[float, ...],
+    spread: float | Spread,
+    centre: float = 1.0,
+) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray]]:
+    """What each quantile adds to the point forecast, per series: ``(ordinary periods, event periods)``.
+
+    Each kind of period takes the shape of the series' residuals in periods of that kind (all its residuals
+    when it has fewer than :data:`MIN_KIND_POINTS` of them), around their own median, widened by that kind's
+    spread factor. Both kinds move the median by `centre` of the median of all residuals, so the median
+    forecast does not depend on the split. Without events both kinds are the same band.
+    """
+    qs = tuple(sorted(set(quantiles) | {0.5}))
+    spread = _as_spread(spread)
+    every = residual_quantiles(resid, qs)
+    shift = centre * every[0.5]
+    if events is None or not events.any():
+        one = {q: shift + spread[0] * (every[q] - every[0.5]) for q in qs}
+        return one, one
+    out = []
+    for mask, s in ((~events, spread[0]), (events, spread[1])):
+        own = residual_quantiles(resid, qs, mask, MIN_KIND_POINTS)
+        rq = {q: np.where(np.isnan(own[q]), every[q], own[q]) for q in qs}
+        out.append({q: shift + s * (rq[q] - rq[0.5]) for q in qs})
+    return out[0], out[1]
+
+
+def apply_bands(
+    point: np.ndarray,
+    events: np.ndarray | None,
+    offsets: tuple[dict[float, np.ndarray], dict[float, np.ndarray]],
+    quantiles: tuple[float, ...],
+) -> np.ndarray:
+    """Quantile forecasts (series, H, Q) from point forecasts (series, H) and :func:`band_offsets`."""
+    ordinary, event = offsets
+    ev = np.zeros(point.shape, dtype=bool) if events is None else events
+    out = np.stack([point + np.where(ev, event[q][:, None], ordinary[q][:, None]) for q in quantiles], axis=-1)
+    return np.sort(np.clip(out, 0.0, None), axis=-1)
 
 
 def loo_quantiles(
-    point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], s: float, centre: float = 1.0
+    point: np.ndarray,
+    resid: np.ndarray,
+    quantiles: tuple[float, ...],
+    s: float | Spread,
+    centre: float = 1.0,
+    events: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quantile forecasts at each origin from the residuals of the other origins (origins, series, H, Q)."""
     k = resid.shape[0]
     out = np.empty(point.shape + (len(quantiles),))
-    qs = tuple(sorted(set(quantiles) | {0.5}))
     for i in range(k):
-        others = np.delete(resid, i, axis=0) if k > 1 else resid
-        rq = scale_spread(residual_quantiles(others, qs), s, centre)
-        for j, q in enumerate(quantiles):
-            out[i, ..., j] = point[i] + rq[q][:, None]
-    return np.sort(np.clip(out, 0.0, None), axis=-1)
+        others = [j for j in range(k) if j != i] or [i]
+        ev = None if events is None else events[others]
+        offsets = band_offsets(resid[others], ev, quantiles, s, centre)
+        out[i] = apply_bands(point[i], None if events is None else events[i], offsets, quantiles)
+    return out
 
 
 def pinball(actual: np.ndarray, qpred: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
@@ -165,24 +228,40 @@ def calibrate_centre(point: np.ndarray, actual: np.ndarray, resid: np.ndarray) -
 
 
 def calibrate_spread(
-    point: np.ndarray, actual: np.ndarray, resid: np.ndarray, target: float = 0.8, centre: float = 1.0
-) -> float:
-    """The spread factor whose leave-one-origin-out 10-90 interval covers `target` of the backtest actuals."""
+    point: np.ndarray,
+    actual: np.ndarray,
+    resid: np.ndarray,
+    target: float = 0.8,
+    centre: float = 1.0,
+    events: np.ndarray | None = None,
+) -> Spread:
+    """The spread factors whose leave-one-origin-out 10-90 intervals cover `target` of the backtest actuals,
+    in ordinary periods and in event periods separately (a kind absent from the backtest takes the other's).
+    """
     ok = ~np.isnan(actual)
     if ok.sum() == 0 or resid.shape[0] < 2:
-        return 1.0
-    best, best_gap = 1.0, np.inf
-    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre)
+        return (1.0, 1.0)
+    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre, events)
     lo0, mid, hi0 = base[..., 0], base[..., 1], base[..., 2]
-    # Nearest to 1 first: on lumpy (intermittent) demand many spreads cover alike, and then none should distort.
-    for s in sorted(SPREAD_GRID, key=lambda v: abs(v - 1.0)):
-        lo = np.clip(mid - s * (mid - lo0), 0, None)
-        hi = mid + s * (hi0 - mid)
-        cov = ((actual >= lo - 1e-9) & (actual <= hi + 1e-9))[ok].mean()
-        gap = abs(cov - target)
-        if gap < best_gap - 1e-12:
-            best, best_gap = float(s), gap
-    return best
+    ev = np.zeros(actual.shape, dtype=bool) if events is None else events
+
+    def fit(rows: np.ndarray) -> float | None:
+        if not rows.any():
+            return None
+        best, best_gap = 1.0, np.inf
+        # Nearest to 1 first: on lumpy (intermittent) demand many spreads cover alike; then none should distort.
+        for s in sorted(SPREAD_GRID, key=lambda v: abs(v - 1.0)):
+            lo = np.clip(mid - s * (mid - lo0), 0, None)
+            hi = mid + s * (hi0 - mid)
+            cov = ((actual >= lo - 1e-9) & (actual <= hi + 1e-9))[rows].mean()
+            gap = abs(cov - target)
+            if gap < best_gap - 1e-12:
+                best, best_gap = float(s), gap
+        return best
+
+    ordinary, event = fit(ok & ~ev), fit(ok & ev)
+    ordinary = event if ordinary is None else ordinary
+    return (ordinary, ordinary if event is None else event)
 
 
 def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
@@ -191,9 +270,9 @@ def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
     for name, pts in bt.points.items():
         resid = bt.actuals - pts
         c = calibrate_centre(pts, bt.actuals, resid)
-        s = calibrate_spread(pts, bt.actuals, resid, centre=c)
+        s = calibrate_spread(pts, bt.actuals, resid, centre=c, events=bt.events)
         bt.spread[name], bt.centre[name] = s, c
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c)
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c, bt.events)
         bt.medians[name] = q[..., 1]
         m = series_metrics(bt.actuals, q, bt.scale)
         rows.append(pd.DataFrame({"series_id": ids, "model": name, **m}))
@@ -322,12 +401,20 @@ def stacked_backtest(points: np.ndarray, actual: np.ndarray, seed: int = 0) -> t
 
 
 def interval_quantiles(
-    point: np.ndarray, resid: np.ndarray, quantiles: tuple[float, ...], spread: float, centre: float = 1.0
+    point: np.ndarray,
+    resid: np.ndarray,
+    quantiles: tuple[float, ...],
+    spread: float | Spread,
+    centre: float = 1.0,
+    events: np.ndarray | None = None,
+    future_events: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spread."""
-    rq = scale_spread(residual_quantiles(resid, tuple(sorted(set(quantiles) | {0.5}))), spread, centre)
-    out = np.stack([point + rq[q][:, None] for q in quantiles], axis=-1)
-    return np.sort(np.clip(out, 0.0, None), axis=-1)
+    """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spreads.
+
+    `events` marks the event periods of the backtest windows (origins, series, H), `future_events` those of
+    the forecast horizon (series, H).
+    """
+    return apply_bands(point, future_events, band_offsets(resid, events, quantiles, spread, centre), quantiles)
 
 
 def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
@@ -346,7 +433,9 @@ def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, ch
         rows = np.flatnonzero(pick == name)
         pts = bt.points[name][:, rows]
         resid = bt.actuals[:, rows] - pts
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, bt.spread.get(name, 1.0), bt.centre.get(name, 1.0))[-1]
+        ev = None if bt.events is None else bt.events[:, rows]
+        spread, centre = bt.spread.get(name, 1.0), bt.centre.get(name, 1.0)
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev)[-1]
         parts.append(
             pd.DataFrame(
                 {
@@ -371,6 +460,9 @@ __all__ = [
     "YEARLY_MODELS",
     "BacktestResult",
     "CORE_QUANTILES",
+    "Spread",
+    "apply_bands",
+    "band_offsets",
     "calibrate_centre",
     "calibrate_spread",
     "choose_models",

@@ -10,6 +10,8 @@ import pandas as pd
 
 CALENDAR_D = ("dow", "dom", "month", "woy", "month_end", "payday", "holiday", "holiday_near")
 CALENDAR_W = ("woy", "month", "month_end", "payday", "holiday")
+#: A price at least this far below the regular price is a temporary price reduction.
+TPR_DEPTH = 0.10
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,23 @@ def price_features(price: np.ndarray, n_hist: int) -> tuple[np.ndarray, np.ndarr
         rel = np.where(price > 0, price / ref, 1.0)
         depth = np.clip(1.0 - rel, 0.0, 1.0)
     return rel.astype(np.float32), depth.astype(np.float32)
+
+
+def event_periods(x: np.ndarray, spec: FeatureSpec, n_hist: int) -> np.ndarray:
+    """(series, periods) True where an occasional driver is on: a promotion or holiday flag, a feature share,
+    or a temporary price reduction of at least :data:`TPR_DEPTH`.
+
+    A covariate counts as occasional when it is zero in at least half of the history: an "open" flag that is
+    on nearly every day marks no event. Forecast errors are larger and shaped differently in such periods,
+    so the intervals are calibrated for them and for ordinary periods separately.
+    """
+    out = np.zeros(x.shape[:2], dtype=bool)
+    for name in spec.covariates:
+        j = spec.index(name)
+        if name.endswith("__depth"):
+            out |= x[:, :, j] >= TPR_DEPTH
+        elif name.endswith("__rel"):
+            continue
+        elif n_hist and (x[:, :n_hist, j] == 0).mean() >= 0.5:
+            out |= x[:, :, j] > 0
+    return out

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from forecasting.engine.features import FeatureSpec, calendar_features, classify_covariates, price_features
+from forecasting.engine.features import (
+    FeatureSpec,
+    calendar_features,
+    classify_covariates,
+    event_periods,
+    price_features,
+)
 from forecasting.engine.series import complete_history, infer_freq, period_start, week_anchor
 
 SEASON = {"D": 7, "W": 52}
@@ -35,6 +41,11 @@ class Panel:
     def n_hist(self) -> int:
         """Number of history columns."""
         return self.y.shape[1]
+
+    @property
+    def events(self) -> np.ndarray:
+        """(n, T + H) True in periods where an occasional driver (promotion, holiday, price cut) is on."""
+        return event_periods(self.x, self.spec, self.n_hist)
 
     @property
     def season(self) -> int:

@@ -80,7 +80,7 @@ class ForecastResult:
     metrics: pd.DataFrame
     explanations: pd.DataFrame
     chosen: pd.Series
-    spreads: dict[str, float]
+    spreads: dict[str, tuple[float, float]]  # per model: (ordinary periods, event periods)
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
     backtest: pd.DataFrame | None = None  # the chosen models at the last backtest origin (for charts)
@@ -202,8 +202,11 @@ def _forecast(
     qs = tuple(sorted(set(config.quantiles) | set(CORE_QUANTILES)))
     finals = _final_points(panel, factories, wmap)
     say(f"final fits done ({time.perf_counter() - t0:.1f}s)")
+    ahead = panel.events[:, panel.n_hist : panel.n_hist + h]
     cubes = {
-        name: interval_quantiles(pt, bt.actuals - bt.points[name], qs, bt.spread[name], bt.centre[name])
+        name: interval_quantiles(
+            pt, bt.actuals - bt.points[name], qs, bt.spread[name], bt.centre[name], bt.events, ahead
+        )
         for name, pt in finals.items()
     }
     choice = chosen.to_numpy()
@@ -234,7 +237,8 @@ def _forecast(
     )
     if y_hold is not None:
         result.candidates = {k: _frame(panel, v, qs, config.quantiles, None) for k, v in cubes.items()}
-        result.holdout = _holdout_metrics(y_hold, {**cubes, **_baseline_variants(bt, finals, qs)}, cube, qs, bt, panel)
+        variants = _baseline_variants(bt, finals, qs, ahead)
+        result.holdout = _holdout_metrics(y_hold, {**cubes, **variants}, cube, qs, bt, panel)
     say(f"done ({time.perf_counter() - t0:.1f}s)")
     return result
 
@@ -245,7 +249,9 @@ def _pooled_best(metrics: pd.DataFrame, candidates: list[str]) -> str:
     return str((m["abs_error_total"] / m["actual_total"].clip(lower=1e-9)).idxmin())
 
 
-def _baseline_variants(bt: BacktestResult, finals: dict[str, np.ndarray], qs: tuple[float, ...]) -> dict:
+def _baseline_variants(
+    bt: BacktestResult, finals: dict[str, np.ndarray], qs: tuple[float, ...], ahead: np.ndarray
+) -> dict:
     """The baselines with every other median shift than the calibrated one, named ``model@centreC``.
 
     Scored on the holdout only, so that a benchmark can compare against the best version of each baseline.
@@ -257,8 +263,8 @@ def _baseline_variants(bt: BacktestResult, finals: dict[str, np.ndarray], qs: tu
         resid = bt.actuals - bt.points[name]
         for c in CENTRE_GRID:
             if c != bt.centre[name]:
-                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c)
-                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c)
+                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c, events=bt.events)
+                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c, bt.events, ahead)
     return out
 
 

@@ -222,3 +222,42 @@ def test_backtest_overlay_shows_the_median_the_backtest_scored():
     frame = last_origin_frame(bt, panel.dates, panel.ids, chosen)
     scored = bt.medians["seasonal_naive"][-1]  # (series, horizon) at the last origin
     assert np.allclose(frame["q50"].to_numpy(), scored.ravel())
+
+
+def test_event_periods_are_occasional_promotions_and_price_cuts_not_everyday_flags():
+    dates = pd.date_range("2024-01-01", periods=60, freq="D")
+    promo = (np.arange(60) % 5 == 0).astype(float)  # on one day in five
+    price = np.where(np.arange(60) % 7 == 3, 8.5, np.where(np.arange(60) % 7 == 4, 9.7, 10.0))  # 15% and 3% off
+    history = pd.DataFrame(
+        {"series_id": "A", "date": dates, "quantity": 10.0, "open": 1.0, "promo": promo, "price": price}
+    )
+    history.loc[history.index % 20 == 19, "open"] = 0.0
+    panel = build_panel(history, history.iloc[:0][["series_id", "date", "open", "promo", "price"]], 0)
+    events = panel.events[0]
+    assert events[promo == 1].all()
+    assert events[np.arange(60) % 7 == 3].all()  # a temporary price reduction of 15%
+    quiet = (promo == 0) & (np.arange(60) % 7 != 3)
+    assert not events[quiet].any()  # the store being open and a 3% price wobble are no events
+
+
+def test_promotion_days_get_their_own_band_and_ordinary_days_a_narrower_one(fast_config):
+    # Ordinary days sell a steady Poisson; on promotion days the lift varies widely (1x to 5x).
+    rng = np.random.default_rng(7)
+    history = daily_history(n_series=6, days=300, seed=7)
+    history["promo"] = (rng.random(len(history)) < 0.25).astype(float)
+    lift = np.where(history["promo"] == 1, rng.uniform(1.0, 5.0, len(history)), 1.0)
+    history["quantity"] = (history["quantity"] * lift).round()
+    last = history["date"].max()
+    fut_dates = pd.date_range(last + pd.Timedelta(days=1), periods=14, freq="D")
+    future = pd.DataFrame(
+        [(s, d, float(i % 2 == 0)) for s in history["series_id"].unique() for i, d in enumerate(fut_dates)],
+        columns=["series_id", "date", "promo"],
+    )
+    config = fast_config(horizon=14)
+    fc = forecast(history, future, config).forecast.merge(future, on=["series_id", "date"])
+    width = (fc["q90"] - fc["q10"]).groupby([fc["series_id"], fc["promo"]]).mean().unstack("promo")
+    assert (width[1.0] / width[0.0]).min() > 2.0
+    # Without the promotion calendar every day carries the promotion days' uncertainty.
+    blind = forecast(history.drop(columns="promo"), None, config).forecast
+    blind_width = (blind["q90"] - blind["q10"]).groupby(blind["series_id"]).mean()
+    assert (width[0.0] / blind_width).max() < 0.7
