@@ -126,6 +126,7 @@ def run(
         "sf_cpu": sf_cpu,
         "chosen": result.chosen.value_counts().to_dict(),
         "spreads": result.spreads,
+        "pools": result.pools,
         "weights": result.ensemble_weights,
         "seconds": result.seconds,
     }
@@ -171,6 +172,10 @@ def main() -> None:
         print("chosen per series:", ", ".join(f"{k} {v}" for k, v in info["chosen"].items()))
         if info["weights"]:
             print("ensemble weights:", ", ".join(f"{k} {v:.2f}" for k, v in info["weights"].items() if v >= 0.005))
+        print(
+            "bands (spread ordinary/event periods, weight of the all-series shape):",
+            ", ".join(f"{k} {s[0]:.2f}/{s[1]:.2f} {info['pools'].get(k, 0):g}" for k, s in info["spreads"].items()),
+        )
         print("baselines with other median shifts:", ", ".join(f"{k} {v:.3f}" for k, v in variants["WAPE"].items()))
         cov = table.loc["chosen", "cov10-90"]
         target = TARGETS.get(name, 0.95)

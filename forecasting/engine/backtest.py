@@ -20,6 +20,10 @@ SPREAD_GRID = np.round(np.arange(0.6, 3.01, 0.05), 2)
 CENTRE_GRID = (0.0, 0.5, 1.0)
 #: Fewest residuals of one kind of period (ordinary or event) that give a series its own band for that kind.
 MIN_KIND_POINTS = 6
+#: Weight of the shape shared by all series in a band (0: each series' own residual quantiles only).
+POOL_GRID = (0.0, 0.5, 1.0)
+#: Quantiles the pooling weight is scored on: the body and the tails of the band.
+POOL_QUANTILES = (0.05, 0.1, 0.25, 0.75, 0.9, 0.95)
 
 #: Spread factors of a model's band: (ordinary periods, event periods).
 Spread = tuple[float, float]
@@ -36,6 +40,8 @@ class BacktestResult:
     events: np.ndarray | None = None  # (origins, series, horizon) True where an occasional driver was on
     spread: dict[str, Spread] = field(default_factory=dict)
     centre: dict[str, float] = field(default_factory=dict)
+    pool: dict[str, float] = field(default_factory=dict)
+    sparse: np.ndarray | None = None  # (series,) intermittent series: their bands keep their own shape
     medians: dict[str, np.ndarray] = field(default_factory=dict)  # model -> out-of-origin q50 at each origin
     seconds: dict[str, float] = field(default_factory=dict)
     metrics: pd.DataFrame | None = None  # one row per series and model
@@ -113,32 +119,65 @@ def _as_spread(s: float | Spread) -> Spread:
     return (float(s), float(s)) if np.isscalar(s) else (float(s[0]), float(s[1]))
 
 
+def band_shape(
+    resid: np.ndarray, mask: np.ndarray | None, quantiles: tuple[float, ...], pool: float | np.ndarray = 0.0
+) -> dict[float, np.ndarray]:
+    """Per series, how far each quantile of its residuals where `mask` holds lies from their median.
+
+    A series with fewer than :data:`MIN_KIND_POINTS` such residuals uses all of its residuals. With `pool` > 0
+    the shape leans that far towards the one shared by all series: the quantiles of every series' residuals
+    divided by its mean absolute residual, times the series' own mean absolute residual. A handful of
+    backtest periods say little about one series' tails; all series together say more, and each keeps its
+    own scale. `pool` may be one weight per series; series with weight 0 neither lean nor shape the shared one.
+    """
+    if mask is None:
+        mask = np.ones(resid.shape, dtype=bool)
+    else:
+        valid = (mask & ~np.isnan(resid)).sum(axis=(0, 2))
+        mask = mask | (valid < MIN_KIND_POINTS)[None, :, None]
+    rq = residual_quantiles(resid, quantiles, mask)
+    own = {q: np.nan_to_num(rq[q] - rq[0.5]) for q in quantiles}
+    weight = np.broadcast_to(np.asarray(pool, dtype=float), (resid.shape[1],))
+    if not (weight > 0).any():
+        return own
+    r = np.where(mask & (weight > 0)[None, :, None], resid, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = np.nan_to_num(np.nanmean(np.abs(r), axis=(0, 2)))
+        z = r / np.where(scale > 0, scale, np.nan)[None, :, None]
+    z = z[np.isfinite(z)]
+    if z.size == 0:
+        return own
+    pq = dict(zip(quantiles, np.quantile(z, quantiles), strict=True))
+    return {q: (1 - weight) * own[q] + weight * (pq[q] - pq[0.5]) * scale for q in quantiles}
+
+
 def band_offsets(
     resid: np.ndarray,
     events: np.ndarray | None,
     quantiles: tuple[float, ...],
     spread: float | Spread,
     centre: float = 1.0,
+    pool: float | np.ndarray = 0.0,
 ) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray]]:
     """What each quantile adds to the point forecast, per series: ``(ordinary periods, event periods)``.
 
-    Each kind of period takes the shape of the series' residuals in periods of that kind (all its residuals
-    when it has fewer than :data:`MIN_KIND_POINTS` of them), around their own median, widened by that kind's
-    spread factor. Both kinds move the median by `centre` of the median of all residuals, so the median
-    forecast does not depend on the split. Without events both kinds are the same band.
+    Each kind of period takes the shape of the residuals in periods of that kind (:func:`band_shape`, leaning
+    `pool` towards the shape of all series), widened by that kind's spread factor. Both kinds move the median
+    by `centre` of the median of all residuals, so the median forecast does not depend on the split. Without
+    events both kinds are the same band.
     """
     qs = tuple(sorted(set(quantiles) | {0.5}))
     spread = _as_spread(spread)
-    every = residual_quantiles(resid, qs)
-    shift = centre * every[0.5]
+    shift = centre * residual_quantiles(resid, (0.5,))[0.5]
     if events is None or not events.any():
-        one = {q: shift + spread[0] * (every[q] - every[0.5]) for q in qs}
+        shape = band_shape(resid, None, qs, pool)
+        one = {q: shift + spread[0] * shape[q] for q in qs}
         return one, one
     out = []
     for mask, s in ((~events, spread[0]), (events, spread[1])):
-        own = residual_quantiles(resid, qs, mask, MIN_KIND_POINTS)
-        rq = {q: np.where(np.isnan(own[q]), every[q], own[q]) for q in qs}
-        out.append({q: shift + s * (rq[q] - rq[0.5]) for q in qs})
+        shape = band_shape(resid, mask, qs, pool)
+        out.append({q: shift + s * shape[q] for q in qs})
     return out[0], out[1]
 
 
@@ -162,6 +201,7 @@ def loo_quantiles(
     s: float | Spread,
     centre: float = 1.0,
     events: np.ndarray | None = None,
+    pool: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Quantile forecasts at each origin from the residuals of the other origins (origins, series, H, Q)."""
     k = resid.shape[0]
@@ -169,7 +209,7 @@ def loo_quantiles(
     for i in range(k):
         others = [j for j in range(k) if j != i] or [i]
         ev = None if events is None else events[others]
-        offsets = band_offsets(resid[others], ev, quantiles, s, centre)
+        offsets = band_offsets(resid[others], ev, quantiles, s, centre, pool)
         out[i] = apply_bands(point[i], None if events is None else events[i], offsets, quantiles)
     return out
 
@@ -227,6 +267,36 @@ def calibrate_centre(point: np.ndarray, actual: np.ndarray, resid: np.ndarray) -
     return float(CENTRE_GRID[int(np.argmin(scores))])
 
 
+def pool_weights(pool: float, sparse: np.ndarray | None) -> float | np.ndarray:
+    """Per-series pooling weights: intermittent series keep their own shape.
+
+    Whether an intermittent series' upper quantile is above zero depends on how often that series sells,
+    which no shape scaled from other series can say.
+    """
+    return pool if sparse is None else np.where(sparse, 0.0, pool)
+
+
+def calibrate_pool(
+    point: np.ndarray,
+    actual: np.ndarray,
+    resid: np.ndarray,
+    centre: float = 1.0,
+    events: np.ndarray | None = None,
+    sparse: np.ndarray | None = None,
+) -> float:
+    """The weight of the all-series band shape (:data:`POOL_GRID`) with the lowest leave-one-origin-out pinball
+    loss over :data:`POOL_QUANTILES` (ties keep each series' own shape)."""
+    ok = ~np.isnan(actual)
+    if resid.shape[0] < 2 or ok.sum() == 0:
+        return 0.0
+    a = np.where(ok, actual, 0.0)
+    scores = []
+    for w in POOL_GRID:
+        q = loo_quantiles(point, resid, POOL_QUANTILES, 1.0, centre, events, pool_weights(w, sparse))
+        scores.append(pinball(a, q, POOL_QUANTILES)[ok].mean())
+    return float(POOL_GRID[int(np.argmin(scores))])
+
+
 def calibrate_spread(
     point: np.ndarray,
     actual: np.ndarray,
@@ -234,6 +304,7 @@ def calibrate_spread(
     target: float = 0.8,
     centre: float = 1.0,
     events: np.ndarray | None = None,
+    pool: float | np.ndarray = 0.0,
 ) -> Spread:
     """The spread factors whose leave-one-origin-out 10-90 intervals cover `target` of the backtest actuals,
     in ordinary periods and in event periods separately (a kind absent from the backtest takes the other's).
@@ -241,7 +312,7 @@ def calibrate_spread(
     ok = ~np.isnan(actual)
     if ok.sum() == 0 or resid.shape[0] < 2:
         return (1.0, 1.0)
-    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre, events)
+    base = loo_quantiles(point, resid, CORE_QUANTILES, 1.0, centre, events, pool)
     lo0, mid, hi0 = base[..., 0], base[..., 1], base[..., 2]
     ev = np.zeros(actual.shape, dtype=bool) if events is None else events
 
@@ -270,9 +341,11 @@ def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
     for name, pts in bt.points.items():
         resid = bt.actuals - pts
         c = calibrate_centre(pts, bt.actuals, resid)
-        s = calibrate_spread(pts, bt.actuals, resid, centre=c, events=bt.events)
+        bt.pool[name] = calibrate_pool(pts, bt.actuals, resid, c, bt.events, bt.sparse)
+        w = pool_weights(bt.pool[name], bt.sparse)
+        s = calibrate_spread(pts, bt.actuals, resid, centre=c, events=bt.events, pool=w)
         bt.spread[name], bt.centre[name] = s, c
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c, bt.events)
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c, bt.events, w)
         bt.medians[name] = q[..., 1]
         m = series_metrics(bt.actuals, q, bt.scale)
         rows.append(pd.DataFrame({"series_id": ids, "model": name, **m}))
@@ -408,13 +481,15 @@ def interval_quantiles(
     centre: float = 1.0,
     events: np.ndarray | None = None,
     future_events: np.ndarray | None = None,
+    pool: float | np.ndarray = 0.0,
 ) -> np.ndarray:
     """Final quantile forecasts (series, H, Q) from all backtest residuals, with the calibrated spreads.
 
     `events` marks the event periods of the backtest windows (origins, series, H), `future_events` those of
     the forecast horizon (series, H).
     """
-    return apply_bands(point, future_events, band_offsets(resid, events, quantiles, spread, centre), quantiles)
+    offsets = band_offsets(resid, events, quantiles, spread, centre, pool)
+    return apply_bands(point, future_events, offsets, quantiles)
 
 
 def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
@@ -435,7 +510,9 @@ def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, ch
         resid = bt.actuals[:, rows] - pts
         ev = None if bt.events is None else bt.events[:, rows]
         spread, centre = bt.spread.get(name, 1.0), bt.centre.get(name, 1.0)
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev)[-1]
+        sparse = None if bt.sparse is None else bt.sparse[rows]
+        w = pool_weights(bt.pool.get(name, 0.0), sparse)
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev, w)[-1]
         parts.append(
             pd.DataFrame(
                 {
@@ -463,6 +540,9 @@ __all__ = [
     "Spread",
     "apply_bands",
     "band_offsets",
+    "band_shape",
+    "calibrate_pool",
+    "pool_weights",
     "calibrate_centre",
     "calibrate_spread",
     "choose_models",

@@ -20,6 +20,7 @@ from forecasting.engine.backtest import (
     consistent_winners,
     interval_quantiles,
     last_origin_frame,
+    pool_weights,
     run_backtest,
     score_backtest,
     series_metrics,
@@ -81,6 +82,7 @@ class ForecastResult:
     explanations: pd.DataFrame
     chosen: pd.Series
     spreads: dict[str, tuple[float, float]]  # per model: (ordinary periods, event periods)
+    pools: dict[str, float] = field(default_factory=dict)  # per model: weight of the all-series band shape
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
     backtest: pd.DataFrame | None = None  # the chosen models at the last backtest origin (for charts)
@@ -173,14 +175,15 @@ def _forecast(
     wmap = {m: float(w) for m, w in zip(members, weights, strict=True)}
     if wmap:
         say("ensemble weights: " + ", ".join(f"{m} {w:.2f}" for m, w in wmap.items()))
+    with np.errstate(all="ignore"):
+        zero_share = np.nanmean(np.where(np.isnan(panel.y), np.nan, panel.y == 0), axis=1)
+    intermittent = zero_share >= config.intermittent_zero_share
+    bt.sparse = intermittent
     metrics = score_backtest(bt, panel.ids)
 
     length = panel.length
     min_hist = config.min_history or 2 * LONG_WINDOW[panel.freq]
     cold = length < min_hist
-    with np.errstate(all="ignore"):
-        zero_share = np.nanmean(np.where(np.isnan(panel.y), np.nan, panel.y == 0), axis=1)
-    intermittent = zero_share >= config.intermittent_zero_share
     candidates = [m for m in bt.points if m != "tsb"]
     shrink, margin = config.selection_shrink, config.selection_margin
     chosen = choose_models(metrics, candidates, shrink, margin)
@@ -205,7 +208,14 @@ def _forecast(
     ahead = panel.events[:, panel.n_hist : panel.n_hist + h]
     cubes = {
         name: interval_quantiles(
-            pt, bt.actuals - bt.points[name], qs, bt.spread[name], bt.centre[name], bt.events, ahead
+            pt,
+            bt.actuals - bt.points[name],
+            qs,
+            bt.spread[name],
+            bt.centre[name],
+            bt.events,
+            ahead,
+            pool_weights(bt.pool[name], intermittent),
         )
         for name, pt in finals.items()
     }
@@ -231,6 +241,7 @@ def _forecast(
         explanations=expl,
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
+        pools=dict(bt.pool),
         backtest=last_origin_frame(bt, panel.dates, panel.ids, chosen),
         ensemble_weights=wmap,
         seconds=dict(bt.seconds),
@@ -263,8 +274,9 @@ def _baseline_variants(
         resid = bt.actuals - bt.points[name]
         for c in CENTRE_GRID:
             if c != bt.centre[name]:
-                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c, events=bt.events)
-                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c, bt.events, ahead)
+                w = pool_weights(bt.pool[name], bt.sparse)
+                s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c, events=bt.events, pool=w)
+                out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c, bt.events, ahead, w)
     return out
 
 

@@ -261,3 +261,28 @@ def test_promotion_days_get_their_own_band_and_ordinary_days_a_narrower_one(fast
     blind = forecast(history.drop(columns="promo"), None, config).forecast
     blind_width = (blind["q90"] - blind["q10"]).groupby(blind["series_id"]).mean()
     assert (width[0.0] / blind_width).max() < 0.7
+
+
+def test_series_sharing_one_error_shape_pool_their_tails():
+    from forecasting.engine.backtest import calibrate_pool
+
+    # 300 series whose errors follow one heavy-tailed law at their own scale: 14 residuals per series
+    # cannot see its tails, all series together can.
+    rng = np.random.default_rng(3)
+    n = 300
+    scale = rng.uniform(5, 50, n)[None, :, None]
+    point = np.full((3, n, 7), 1000.0)
+    actual = point + rng.standard_t(2.5, (3, n, 7)) * scale
+    assert calibrate_pool(point, actual, actual - point) > 0
+
+
+def test_series_with_opposite_error_shapes_keep_their_own():
+    from forecasting.engine.backtest import calibrate_pool
+
+    # Half the series only ever miss upwards, half only downwards: a shared shape fits neither.
+    rng = np.random.default_rng(5)
+    n = 300
+    sign = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)[None, :, None]
+    point = np.full((3, n, 7), 1000.0)
+    actual = point + sign * rng.exponential(20.0, (3, n, 7))
+    assert calibrate_pool(point, actual, actual - point) == 0.0
