@@ -46,6 +46,10 @@ class BacktestResult:
     seconds: dict[str, float] = field(default_factory=dict)
     metrics: pd.DataFrame | None = None  # one row per series and model
 
+    def pool_weight(self, name: str) -> float | np.ndarray:
+        """The model's calibrated pooling weight per series (intermittent series keep their own shape)."""
+        return pool_weights(self.pool.get(name, 0.0), self.sparse)
+
 
 def origin_cuts(n_hist: int, horizon: int, n_origins: int, step: int | None = None) -> list[int]:
     """History columns where each backtest origin cuts (oldest first); test windows never overlap the future."""
@@ -96,12 +100,11 @@ def mase_scale(y: np.ndarray, m: int) -> np.ndarray:
 
 
 def residual_quantiles(
-    resid: np.ndarray, quantiles: tuple[float, ...], mask: np.ndarray | None = None, min_points: int = 0
+    resid: np.ndarray, quantiles: tuple[float, ...], mask: np.ndarray | None = None
 ) -> dict[float, np.ndarray]:
     """Per-series empirical quantiles of residuals (origins, series, horizon) -> {q: (series,)}.
 
-    With a `mask`, only the residuals where it is True count, and a series with fewer than `min_points` of
-    them gets NaN.
+    With a `mask`, only the residuals where it is True count, and a series without any of them gets NaN.
     """
     if mask is not None:
         resid = np.where(mask, resid, np.nan)
@@ -110,7 +113,7 @@ def residual_quantiles(
         warnings.simplefilter("ignore", RuntimeWarning)
         qs = np.nanquantile(r, quantiles, axis=1) if r.shape[1] else np.zeros((len(quantiles), r.shape[0]))
     if mask is not None:
-        qs[:, (~np.isnan(r)).sum(axis=1) < max(min_points, 1)] = np.nan
+        qs[:, (~np.isnan(r)).sum(axis=1) == 0] = np.nan
         return {q: qs[j] for j, q in enumerate(quantiles)}
     return {q: np.nan_to_num(qs[j]) for j, q in enumerate(quantiles)}
 
@@ -342,7 +345,7 @@ def score_backtest(bt: BacktestResult, ids: np.ndarray) -> pd.DataFrame:
         resid = bt.actuals - pts
         c = calibrate_centre(pts, bt.actuals, resid)
         bt.pool[name] = calibrate_pool(pts, bt.actuals, resid, c, bt.events, bt.sparse)
-        w = pool_weights(bt.pool[name], bt.sparse)
+        w = bt.pool_weight(name)
         s = calibrate_spread(pts, bt.actuals, resid, centre=c, events=bt.events, pool=w)
         bt.spread[name], bt.centre[name] = s, c
         q = loo_quantiles(pts, resid, CORE_QUANTILES, s, c, bt.events, w)
@@ -510,8 +513,8 @@ def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, ch
         resid = bt.actuals[:, rows] - pts
         ev = None if bt.events is None else bt.events[:, rows]
         spread, centre = bt.spread.get(name, 1.0), bt.centre.get(name, 1.0)
-        sparse = None if bt.sparse is None else bt.sparse[rows]
-        w = pool_weights(bt.pool.get(name, 0.0), sparse)
+        w = bt.pool_weight(name)
+        w = w[rows] if np.ndim(w) else w
         q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev, w)[-1]
         parts.append(
             pd.DataFrame(
@@ -542,7 +545,6 @@ __all__ = [
     "band_offsets",
     "band_shape",
     "calibrate_pool",
-    "pool_weights",
     "calibrate_centre",
     "calibrate_spread",
     "choose_models",

@@ -20,7 +20,6 @@ from forecasting.engine.backtest import (
     consistent_winners,
     interval_quantiles,
     last_origin_frame,
-    pool_weights,
     run_backtest,
     score_backtest,
     series_metrics,
@@ -215,7 +214,7 @@ def _forecast(
             bt.centre[name],
             bt.events,
             ahead,
-            pool_weights(bt.pool[name], intermittent),
+            bt.pool_weight(name),
         )
         for name, pt in finals.items()
     }
@@ -274,7 +273,7 @@ def _baseline_variants(
         resid = bt.actuals - bt.points[name]
         for c in CENTRE_GRID:
             if c != bt.centre[name]:
-                w = pool_weights(bt.pool[name], bt.sparse)
+                w = bt.pool_weight(name)
                 s = calibrate_spread(bt.points[name], bt.actuals, resid, centre=c, events=bt.events, pool=w)
                 out[f"{name}@centre{c:g}"] = interval_quantiles(finals[name], resid, qs, s, c, bt.events, ahead, w)
     return out
