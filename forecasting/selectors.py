@@ -202,3 +202,20 @@ def run_accuracy(run: ForecastRun, *, uncategorised: str = "—", hardest: int =
         model_mix=[(str(k), int(v)) for k, v in chosen["model"].value_counts().items()],
         hardest=chosen.sort_values("wape", ascending=False, na_position="last").head(hardest).to_dict("records"),
     )
+
+
+def last_origin_forecasts(*, run: ForecastRun, product_ids: list[int], location_code: str = "") -> dict[int, dict]:
+    """Per product, what the chosen model forecast from the run's last backtest origin, with the demand that
+    followed (``dates, actual, q10, q50, q90``); rows for the location win over global ones."""
+    rows = (
+        SeriesBacktest.objects.filter(
+            run=run, product_id__in=product_ids, chosen=True, location_code__in=[location_code, ""]
+        )
+        .exclude(last_origin={})
+        .values_list("product_id", "location_code", "last_origin")
+    )
+    out: dict[int, dict] = {}
+    for product_id, code, origin in rows:
+        if code == location_code or product_id not in out:
+            out[product_id] = origin
+    return out

@@ -20,6 +20,7 @@ from retailai.core.errors import DomainError
 from .models import (
     OPEN_PO_STATUSES,
     Location,
+    PolicyCalibration,
     PurchaseOrder,
     PurchaseOrderLine,
     StockLevel,
@@ -352,3 +353,19 @@ class PurchaseOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("status"), ordering="purchase_order__status")
     def order_status(self, line):
         return line.purchase_order.get_status_display()
+
+
+@admin.register(PolicyCalibration)
+class PolicyCalibrationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each forecast run's calibration replay chose per location; written by suggestion batches only."""
+
+    list_display = ("run", "location", "status", "series", "periods", "base_planning_fill", "uncalibrated_fill")
+    list_filter = ("status", "location")
+    list_select_related = ("run", "location")
+    readonly_fields = [f.name for f in PolicyCalibration._meta.fields]
+
+    @admin.display(description=_("planning fill at the base target"))
+    def base_planning_fill(self, obj: PolicyCalibration):
+        if obj.base_target is None:
+            return "—"
+        return obj.planning_fills.get(f"{obj.base_target:g}", "—")

@@ -357,3 +357,54 @@ class PurchaseOrderLine(models.Model):
     def outstanding(self) -> int:
         """Ordered but not yet received."""
         return max(self.quantity - self.received_quantity, 0)
+
+
+class PolicyCalibration(models.Model):
+    """How suggestions read one forecast run at one location: the planning fill per service-level target.
+
+    A forecast's quantiles rarely land exactly on the fill they promise; replaying the run's last backtest window
+    (forecasts made for periods the models had not seen, and the demand that followed) through the lost-sales
+    simulation shows which planning fill reaches each target, and with which spread shape.
+    """
+
+    class Status(models.TextChoices):
+        CALIBRATED = "calibrated", _("Calibrated")
+        SKIPPED = "skipped", _("Skipped")
+
+    run = models.ForeignKey(
+        "forecasting.ForecastRun",
+        verbose_name=_("forecast run"),
+        related_name="policy_calibrations",
+        on_delete=models.CASCADE,
+    )
+    location = models.ForeignKey(
+        Location, verbose_name=_("location"), related_name="policy_calibrations", on_delete=models.CASCADE
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True, default="")
+    series = models.PositiveIntegerField(_("series replayed"), default=0)
+    periods = models.PositiveIntegerField(_("periods replayed"), default=0)
+    base_target = models.FloatField(_("base target"), null=True, blank=True)
+    uncalibrated_fill = models.FloatField(
+        _("fill without calibration"),
+        null=True,
+        blank=True,
+        help_text=_("Fill of the replay when the base target is planned for as the forecast's quantiles say."),
+    )
+    # {"0.95": 0.91, ...}: the planning fill of each target, and the fill the replay reached with it.
+    planning_fills = models.JSONField(_("planning fill per target"), default=dict, blank=True)
+    replay_fills = models.JSONField(_("replay fill per target"), default=dict, blank=True)
+    # How paths are drawn from the quantiles: spread shape, error correlation, measured errors (PolicyConfig).
+    policy = models.JSONField(_("policy"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("policy calibration")
+        verbose_name_plural = _("policy calibrations")
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "location"], name="policycalibration_one_per_run_location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location} / forecast run {self.run_id}: {self.status}"

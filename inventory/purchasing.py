@@ -28,14 +28,16 @@ from retailai.core.errors import Conflict, NotAllowed, ValidationFailed
 from retailai.core.roles import has_role
 from retailai.core.services import audit_event_record
 
+from .calibration import cover_periods, planning_fill, policy_calibration, policy_config, service_targets
 from .choices import MovementKind
 from .engine.orders import OrderLine, cut_to_budget, raise_to_minimum_value
-from .engine.policy import DEFAULT_SERVICE_LEVELS, abc_xyz_classes, order_up_to_levels
+from .engine.policy import abc_xyz_classes, order_up_to_levels
 from .engine.replenish import cap_quantile_rows
 from .engine.simulate import round_order, simulate_lost_sales
 from .models import (
     OPEN_PO_STATUSES,
     Location,
+    PolicyCalibration,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
@@ -97,10 +99,6 @@ class SuggestionResult:
 
 def _period_days(run: ForecastRun) -> int:
     return 7 if run.freq == "W" else 1
-
-
-def _service_levels() -> dict[str, float]:
-    return dict(getattr(settings, "PO_SERVICE_LEVELS", None) or DEFAULT_SERVICE_LEVELS)
 
 
 def forecast_inputs(*, run: ForecastRun, product_ids: list[int], location_code: str, start: date) -> dict:
@@ -200,24 +198,27 @@ def line_suggestion(
     abc_xyz: str,
     review_period_days: int | None = None,
     lead_time_days: float | None = None,
+    calibration: PolicyCalibration | None = None,
 ) -> LineSuggestion:
     """Order-up-to from the forecast quantiles over lead time + review period, minus the inventory position,
-    rounded to packs and the MOQ."""
+    rounded to packs and the MOQ. With a calibration, the level is planned at the fill that its replay showed
+    reaches the service level, with the spread shape it chose."""
     review_days = settings.PO_REVIEW_PERIOD_DAYS if review_period_days is None else review_period_days
+    default_lead, _, review_periods = cover_periods(terms, period_days, review_days)
     if lead_time_days is None:
-        std_extra = math.ceil(float(terms.lead_time_std_days) * settings.PO_LEAD_TIME_STD_FACTOR - 1e-9)
-        lead_time_days = terms.lead_time_days + max(std_extra, 0)
+        lead_time_days = default_lead
     lead_periods = math.ceil(lead_time_days / period_days - 1e-9)
-    review_periods = max(1, math.ceil(review_days / period_days - 1e-9))
     cover = lead_periods + review_periods
+    plan_at = planning_fill(calibration, service_level)
     policy = order_up_to_levels(
         forecast.quantiles[:cover],
         forecast.levels,
         lead_time=lead_periods,
         review_period=review_periods,
-        fill_rate=service_level,
+        fill_rate=plan_at,
         pack_size=terms.pack_size,
         moq=terms.moq,
+        config=policy_config(calibration),
     )
     order_up_to = float(policy.order_up_to[0])
     cover_demand = float(policy.expected_cover_demand[0])
@@ -239,6 +240,8 @@ def line_suggestion(
     explanation = {
         "abc_xyz": abc_xyz,
         "service_level": service_level,
+        "planning_fill": round(plan_at, 4),
+        "calibration": calibration.pk if calibration is not None and calibration.pk else None,
         "lead_time_days": lead_time_days,
         "review_period_days": review_days,
         "period_days": period_days,
@@ -302,7 +305,12 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
     result.without_forecast = sorted(t.product.sku for t in terms if t.product_id not in forecasts)
     classes = _classes(forecasts, {t.product_id: float(t.unit_cost) for t in terms})
     levels = {sl.product_id: sl for sl in StockLevel.objects.filter(location=location)}
-    targets = _service_levels()
+    calibration = (
+        policy_calibration(run=run, location=location, terms=terms)
+        if run is not None and forecasts and settings.PO_CALIBRATION
+        else None
+    )
+    targets = service_targets()
     suggestions: dict[int, list[LineSuggestion]] = defaultdict(list)
     for t in terms:
         if t.product_id not in forecasts:
@@ -315,6 +323,7 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
             period_days=_period_days(run),
             service_level=float(targets.get(cls, 0.95)),
             abc_xyz=cls,
+            calibration=calibration,
         )
         if s.quantity > 0:
             suggestions[t.supplier_id].append(s)
@@ -342,6 +351,7 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
             after={
                 "as_of": as_of.isoformat(),
                 "forecast_run": run.pk if run else None,
+                "policy_calibration": calibration.pk if calibration else None,
                 "created": [po.number for po in result.created],
                 "replaced": result.replaced,
                 "kept_suppliers": result.kept,
@@ -877,6 +887,7 @@ class WhatIf:
     """How an order-up-to policy with a service level and lead time fares on a demand path."""
 
     service_level: float
+    planning_fill: float
     lead_time_days: float
     order_up_to: float
     safety_stock: float
@@ -897,18 +908,22 @@ def policy_what_if(
     review_period_days: int,
     pack_size: int = 1,
     moq: int = 1,
+    calibration: PolicyCalibration | None = None,
 ) -> WhatIf:
-    """The order-up-to level the forecast gives for these settings, replayed on `demand` (lost sales)."""
+    """The order-up-to level the forecast gives for these settings (planned as suggestions plan them, through
+    the run's calibration when there is one), replayed on `demand` (lost sales)."""
     lead = math.ceil(lead_time_days / period_days - 1e-9)
     review = max(1, math.ceil(review_period_days / period_days - 1e-9))
+    plan_at = planning_fill(calibration, service_level)
     policy = order_up_to_levels(
         forecast.quantiles[: lead + review],
         forecast.levels,
         lead_time=lead,
         review_period=review,
-        fill_rate=service_level,
+        fill_rate=plan_at,
         pack_size=pack_size,
         moq=moq,
+        config=policy_config(calibration),
     )
     level = float(policy.order_up_to[0])
     sim = simulate_lost_sales(
@@ -923,6 +938,7 @@ def policy_what_if(
     )
     return WhatIf(
         service_level=service_level,
+        planning_fill=plan_at,
         lead_time_days=lead_time_days,
         order_up_to=level,
         safety_stock=float(policy.safety_stock[0]),

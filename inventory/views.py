@@ -30,6 +30,7 @@ from retailai.core.models import AuditEvent
 from retailai.core.roles import has_role
 
 from . import purchasing
+from .calibration import stored_calibration
 from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
 from .selectors import stock_levels_visible_to
 
@@ -360,6 +361,7 @@ def what_if(request, sku: str):
         "review_period_days": settings.PO_REVIEW_PERIOD_DAYS,
         "pack_size": terms.pack_size,
         "moq": terms.moq,
+        "calibration": stored_calibration(run=run, location=location),
     }
     current = purchasing.policy_what_if(service_level=current_sl, lead_time_days=current_lt, **common)
     trial = purchasing.policy_what_if(

@@ -256,3 +256,81 @@ def calibrate_policy(
         average_inventory=chosen["inventory"],
         tried=pd.DataFrame(rows).drop(columns="measured"),
     )
+
+
+@dataclass(frozen=True)
+class TargetCalibration:
+    """A calibration at one base target, and the planning fill that lands on each of several targets."""
+
+    calibration: Calibration
+    planning_fills: dict[float, float]  # service-level target -> planning fill
+    fills: dict[float, float]  # service-level target -> fill the calibration replay reached at that planning fill
+    uncalibrated_fill: float  # fill of the replay when the base target is planned for as it stands
+
+
+def interpolate_planning_fill(planning_fills: dict[float, float], target: float) -> float:
+    """The planning fill of any target from calibrated ones: interpolated between them, shifted beyond them."""
+    if not planning_fills:
+        return target
+    at = np.array(sorted(planning_fills))
+    pf = np.array([planning_fills[t] for t in at])
+    if target <= at[0]:
+        value = target + pf[0] - at[0]
+    elif target >= at[-1]:
+        value = target + pf[-1] - at[-1]
+    else:
+        value = float(np.interp(target, at, pf))
+    return float(np.clip(value, 0.5, 0.999))
+
+
+def calibrate_targets(
+    forecasts: list[pd.DataFrame],
+    actual: pd.DataFrame,
+    config: ReplenishmentConfig,
+    targets: tuple[float, ...],
+    items: pd.DataFrame | None = None,
+    *,
+    fill_bounds: tuple[float, float] = (0.5, 0.999),
+    iterations: int = 12,
+    margin: float = 0.0,
+    spread_powers: tuple[float, ...] = SPREAD_POWERS,
+    error_correlations: tuple[float, ...] = ERROR_CORRELATIONS,
+) -> TargetCalibration:
+    """:func:`calibrate_policy` at ``config.service_level``, then the planning fill of every other target.
+
+    The spread shape and error correlation chosen for the base target are kept; for each target the planning
+    fill is bisected anew on the same replay. Planning fills never fall as the target rises. No history
+    envelope is tried: a caller holds its forecasts under the history's peak before planning with them.
+    """
+    config = replace(config, envelope_level=None, planning_fill=None)
+    cal = calibrate_policy(
+        forecasts,
+        actual,
+        config,
+        items,
+        spread_powers=spread_powers,
+        error_correlations=error_correlations,
+        fill_bounds=fill_bounds,
+        iterations=iterations,
+        margin=margin,
+    )
+    raw_pcs = [policy_candidates(f, config, items) for f in forecasts]
+    uncalibrated = _score(raw_pcs, config, actual, config.service_level)[0]
+    cfg = cal.apply(config)
+    pcs = [policy_candidates(f, cfg, items) for f in forecasts]
+    fills, reached = {}, {}
+    for target in sorted({float(t) for t in targets} | {config.service_level}):
+        if target == config.service_level:
+            fills[target], reached[target] = cal.planning_fill, cal.fill_rate
+            continue
+        row = _calibrated_row(pcs, cfg, actual, target, fill_bounds, iterations, margin)
+        fills[target], reached[target] = row["planning_fill"], row["fill"]
+    ordered = sorted(fills)
+    monotone = np.maximum.accumulate([fills[t] for t in ordered])
+    fills = {t: float(v) for t, v in zip(ordered, monotone, strict=True)}
+    return TargetCalibration(
+        calibration=cal,
+        planning_fills=fills,
+        fills=reached,
+        uncalibrated_fill=float(uncalibrated),
+    )

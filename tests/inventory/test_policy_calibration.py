@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inventory.engine.calibrate import calibrate_policy, replay_levels, stitch_levels
+from inventory.engine.calibrate import (
+    calibrate_policy,
+    calibrate_targets,
+    interpolate_planning_fill,
+    replay_levels,
+    stitch_levels,
+)
 from inventory.engine.policy import PolicyConfig, reshape_quantiles
 from inventory.engine.replenish import (
     ReplenishmentConfig,
@@ -87,6 +93,48 @@ def test_calibration_lands_near_the_target_when_the_quantiles_are_too_wide():
     assert raw_fill > 0.98
     assert cal_fill == pytest.approx(0.95, abs=0.03)
     assert cal_stock < 0.8 * raw_stock
+
+
+def _targets(wide: float):
+    rng = np.random.default_rng(3)
+    series = [f"S{i}" for i in range(8)]
+    actual, forecasts = _frames(rng, origins=6, step=4, series=series, wide=wide)
+    actual = actual[actual["date"] < forecasts[-1]["date"].max()]
+    config = ReplenishmentConfig(lead_time=2, service_level=0.95, policy=PolicyConfig(n_paths=400))
+    return calibrate_targets(forecasts, actual, config, (0.9, 0.98), error_correlations=(0.0,))
+
+
+def test_too_wide_quantiles_plan_every_target_below_itself_and_reach_it():
+    result = _targets(wide=4.0)
+
+    assert sorted(result.planning_fills) == [0.9, 0.95, 0.98]
+    assert result.uncalibrated_fill > 0.98
+    for target, planned in result.planning_fills.items():
+        assert planned < target
+        assert result.fills[target] == pytest.approx(target, abs=0.02)
+    fills = [result.planning_fills[t] for t in (0.9, 0.95, 0.98)]
+    assert fills == sorted(fills)  # a higher target never plans at a lower fill
+
+
+def test_too_narrow_quantiles_plan_the_base_target_above_itself():
+    result = _targets(wide=0.35)
+
+    assert result.uncalibrated_fill < 0.95
+    assert result.planning_fills[0.95] > 0.95
+    assert result.fills[0.95] == pytest.approx(0.95, abs=0.02)
+    assert result.fills[0.9] == pytest.approx(0.9, abs=0.02)
+    # 0.98 is out of reach of quantiles this narrow: planned at the ceiling, and the replay says how far it got.
+    assert result.planning_fills[0.98] == pytest.approx(0.999)
+    assert 0.95 < result.fills[0.98] < 0.98
+
+
+def test_planning_fill_between_and_beyond_the_calibrated_targets():
+    fills = {0.9: 0.8, 0.95: 0.9}
+    assert interpolate_planning_fill(fills, 0.925) == pytest.approx(0.85)
+    assert interpolate_planning_fill(fills, 0.98) == pytest.approx(0.93)  # shifted like the nearest target
+    assert interpolate_planning_fill(fills, 0.7) == pytest.approx(0.6)
+    assert interpolate_planning_fill(fills, 0.2) == 0.5  # never below the bisection's floor
+    assert interpolate_planning_fill({}, 0.97) == 0.97
 
 
 def test_calibration_applies_its_choice_to_the_config():

@@ -1,0 +1,171 @@
+"""Policy calibration: which planning fill makes the active forecast's quantiles reach each service-level target.
+
+Suggestions plan every line for a fill-rate target from the forecast's quantiles. Quantiles that are too wide
+buy stock nobody needed, too narrow ones lose sales; the run's last backtest window shows which, because its
+forecasts were made for periods the models had not seen. That window is replayed through the lost-sales
+simulation with each product's own lead time, pack size and MOQ (``inventory.engine.calibrate``), once per
+forecast run and location, and stored; suggestions, the order page and the what-if page read it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from forecasting.models import ForecastRun
+from forecasting.selectors import last_origin_forecasts
+
+from .engine.calibrate import calibrate_targets, interpolate_planning_fill
+from .engine.policy import DEFAULT_SERVICE_LEVELS, PolicyConfig
+from .engine.replenish import ReplenishmentConfig
+from .models import Location, PolicyCalibration, SupplierProduct
+
+#: Fewest products and periods a replay needs before its planning fills are trusted.
+MIN_SERIES = 5
+
+
+def cover_periods(terms: SupplierProduct, period_days: int, review_days: int) -> tuple[float, int, int]:
+    """Lead time in days (plus the configured share of its deviation), and lead and review time in periods."""
+    std_extra = math.ceil(float(terms.lead_time_std_days) * settings.PO_LEAD_TIME_STD_FACTOR - 1e-9)
+    lead_time_days = terms.lead_time_days + max(std_extra, 0)
+    lead_periods = math.ceil(lead_time_days / period_days - 1e-9)
+    review_periods = max(1, math.ceil(review_days / period_days - 1e-9))
+    return lead_time_days, lead_periods, review_periods
+
+
+def service_targets() -> dict[str, float]:
+    """Fill-rate targets by ABC/XYZ class (settings.PO_SERVICE_LEVELS over the defaults)."""
+    return dict(getattr(settings, "PO_SERVICE_LEVELS", None) or DEFAULT_SERVICE_LEVELS)
+
+
+def policy_config(calibration: PolicyCalibration | None) -> PolicyConfig:
+    """The path-drawing settings a calibration chose (the defaults without one)."""
+    if calibration is None or calibration.status != PolicyCalibration.Status.CALIBRATED:
+        return PolicyConfig()
+    p = calibration.policy or {}
+    errors = p.get("relative_errors")
+    return PolicyConfig(
+        spread_power=float(p.get("spread_power", 0.0)),
+        error_correlation=float(p.get("error_correlation", PolicyConfig.error_correlation)),
+        relative_errors=tuple((float(a), float(z)) for a, z in errors) if errors else None,
+        median_weight=float(p.get("median_weight", 1.0)),
+        median_scale=float(p.get("median_scale", 1.0)),
+    )
+
+
+def planning_fill(calibration: PolicyCalibration | None, target: float) -> float:
+    """The fill to plan for so that the forecast reaches `target`: interpolated between calibrated targets and
+    shifted beyond them; the target itself without a calibration."""
+    if calibration is None or calibration.status != PolicyCalibration.Status.CALIBRATED:
+        return target
+    return interpolate_planning_fill({float(t): float(v) for t, v in calibration.planning_fills.items()}, target)
+
+
+def _replay_frames(origins: dict[int, dict], lead: dict[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last-origin forecasts (q10/q50/q90) and the demand that followed, as engine frames."""
+    fc, act = [], []
+    for product_id, o in origins.items():
+        dates = pd.to_datetime(o.get("dates") or [])
+        if product_id not in lead or len(dates) == 0:
+            continue
+        sid = str(product_id)
+        fc.append(pd.DataFrame({"series_id": sid, "date": dates, "q10": o["q10"], "q50": o["q50"], "q90": o["q90"]}))
+        act.append(pd.DataFrame({"series_id": sid, "date": dates, "quantity": o["actual"]}))
+    if not fc:
+        empty = pd.DataFrame(columns=["series_id", "date"])
+        return empty, empty
+    return pd.concat(fc, ignore_index=True), pd.concat(act, ignore_index=True)
+
+
+def _skipped(run: ForecastRun, location: Location, reason: str, **values) -> PolicyCalibration:
+    return PolicyCalibration(
+        run=run, location=location, status=PolicyCalibration.Status.SKIPPED, reason=reason, **values
+    )
+
+
+def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduct]) -> PolicyCalibration:
+    """Replay the run's last backtest window at the location and choose the planning fills (not saved)."""
+    period = 7 if run.freq == "W" else 1
+    review_days = settings.PO_REVIEW_PERIOD_DAYS
+    by_product = {t.product_id: t for t in terms}
+    origins = last_origin_forecasts(run=run, product_ids=list(by_product), location_code=location.code)
+    limit = int(settings.PO_CALIBRATION_MAX_SERIES)
+    if len(origins) > limit:
+        # A seeded sample keeps the nightly replay bounded on a large catalogue.
+        keep = np.random.default_rng(run.pk).choice(sorted(origins), size=limit, replace=False)
+        origins = {int(k): origins[int(k)] for k in keep}
+    lead, review = {}, 1
+    for product_id in origins:
+        _, lead[product_id], review = cover_periods(by_product[product_id], period, review_days)
+    forecasts, actual = _replay_frames(origins, lead)
+    series = int(actual["series_id"].nunique()) if len(actual) else 0
+    periods = int(actual["date"].nunique()) if len(actual) else 0
+    if series < MIN_SERIES:
+        return _skipped(run, location, f"{series} products have a backtest window; at least {MIN_SERIES} are needed.")
+    if float(pd.to_numeric(actual["quantity"]).sum()) <= 0:
+        return _skipped(run, location, "No demand in the backtest window.", series=series, periods=periods)
+    items = pd.DataFrame(
+        {
+            "series_id": [str(p) for p in lead],
+            "lead_time": [lead[p] for p in lead],
+            "pack_size": [by_product[p].pack_size for p in lead],
+            "moq": [by_product[p].moq for p in lead],
+            "unit_cost": [float(by_product[p].unit_cost) for p in lead],
+        }
+    )
+    targets = service_targets()
+    base = float(np.median(list(targets.values())))
+    config = ReplenishmentConfig(
+        review_period=review, service_level=base, policy=PolicyConfig(n_paths=int(settings.PO_CALIBRATION_PATHS))
+    )
+    result = calibrate_targets([forecasts], actual, config, tuple(targets.values()), items)
+    cal = result.calibration
+    policy = {
+        "spread": cal.spread,
+        "spread_power": cal.spread_power,
+        "error_correlation": cal.error_correlation,
+    }
+    if cal.measured is not None:
+        policy |= {
+            "relative_errors": [list(p) for p in cal.measured.relative_errors],
+            "median_weight": cal.measured.median_weight,
+            "median_scale": cal.measured.median_scale,
+        }
+    return PolicyCalibration(
+        run=run,
+        location=location,
+        status=PolicyCalibration.Status.CALIBRATED,
+        series=series,
+        periods=periods,
+        base_target=base,
+        uncalibrated_fill=round(result.uncalibrated_fill, 4),
+        planning_fills={f"{t:g}": round(v, 4) for t, v in result.planning_fills.items()},
+        replay_fills={f"{t:g}": round(v, 4) for t, v in result.fills.items()},
+        policy=policy,
+    )
+
+
+def policy_calibration(*, run: ForecastRun, location: Location, terms: list[SupplierProduct]) -> PolicyCalibration:
+    """The run's calibration at the location: the stored one, or a new replay of the products with these terms,
+    stored once even when two suggestion batches race for it."""
+    found = PolicyCalibration.objects.filter(run=run, location=location).first()
+    if found is not None:
+        return found
+    fresh = _compute(run=run, location=location, terms=terms)
+    try:
+        with transaction.atomic():
+            fresh.save()
+    except IntegrityError:
+        return PolicyCalibration.objects.get(run=run, location=location)
+    return fresh
+
+
+def stored_calibration(*, run: ForecastRun | None, location: Location | None) -> PolicyCalibration | None:
+    """The calibration already stored for the run and location, if any (pages read, never compute)."""
+    if run is None or location is None:
+        return None
+    return PolicyCalibration.objects.filter(run=run, location=location).first()

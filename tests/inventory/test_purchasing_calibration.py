@@ -1,0 +1,107 @@
+"""Suggestions plan at the fill that a replay of the forecast run's last backtest window shows reaches the target."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from django.test import Client
+
+from forecasting.models import SeriesBacktest
+from inventory.models import PolicyCalibration, PurchaseOrder, PurchaseOrderLine
+from tests import factories
+from tests.inventory.conftest import AS_OF, active_forecast
+
+pytestmark = pytest.mark.django_db
+
+MEAN, WIDTH = 40.0, 24.0  # Poisson(40) demand has a 10–90 range of about ±8: these bands are three times too wide
+
+
+def _with_extra_products(assortment, n: int) -> list:
+    """The assortment's products plus `n` more, each with terms and stock at the warehouse."""
+    products = list(assortment["products"].values())
+    for i in range(n):
+        p = factories.ProductFactory(sku=f"EXTRA{i}")
+        factories.SupplierProductFactory(supplier=assortment["other"], product=p, lead_time_days=3)
+        factories.StockLevelFactory(product=p, location=assortment["location"], on_hand=0)
+        products.append(p)
+    return products
+
+
+def _backtests(run, products, *, seed: int = 0) -> None:
+    """The chosen model's last backtest origin per product: 28 days of Poisson(MEAN) demand under wide bands."""
+    rng = np.random.default_rng(seed)
+    dates = [(AS_OF - timedelta(days=28 - t)).isoformat() for t in range(28)]
+    for p in products:
+        SeriesBacktest.objects.create(
+            run=run,
+            product=p,
+            model="gbm",
+            chosen=True,
+            last_origin={
+                "dates": dates,
+                "actual": [float(x) for x in rng.poisson(MEAN, len(dates))],
+                "q10": [MEAN - WIDTH] * len(dates),
+                "q50": [MEAN] * len(dates),
+                "q90": [MEAN + WIDTH] * len(dates),
+            },
+        )
+
+
+def _tea():
+    return PurchaseOrderLine.objects.get(product__sku="TEA", purchase_order__status="draft")
+
+
+def test_too_wide_bands_are_planned_below_the_target_and_the_replay_lands_on_it(
+    assortment, suggest, settings, personas
+):
+    products = _with_extra_products(assortment, 2)
+    run = active_forecast({p: (MEAN - WIDTH, MEAN, MEAN + WIDTH) for p in products})
+    _backtests(run, products)
+    settings.PO_CALIBRATION = False
+    suggest()
+    raw = _tea().explanation
+    assert raw["planning_fill"] == raw["service_level"] and raw["calibration"] is None
+
+    settings.PO_CALIBRATION = True
+    suggest()
+
+    cal = PolicyCalibration.objects.get()
+    assert (cal.run, cal.location, cal.status) == (run, assortment["location"], "calibrated")
+    assert (cal.series, cal.periods, cal.base_target) == (6, 28, 0.95)
+    assert cal.uncalibrated_fill > 0.97  # bands this wide overshoot the target when read as they stand
+    assert cal.replay_fills["0.95"] == pytest.approx(0.95, abs=0.02)
+    assert cal.planning_fills["0.95"] < 0.93
+    e = _tea().explanation
+    assert e["calibration"] == cal.pk
+    assert e["planning_fill"] < e["service_level"]
+    assert e["order_up_to"] < raw["order_up_to"]
+
+    # The calibration belongs to the run: a second batch reuses it.
+    suggest()
+    assert PolicyCalibration.objects.count() == 1
+    assert _tea().explanation["order_up_to"] == e["order_up_to"]
+
+    client = Client()
+    client.force_login(personas["buyer"])
+    po = PurchaseOrder.objects.get(supplier=assortment["own"], status="draft")
+    page = client.get(f"/purchase-orders/{po.pk}/").content.decode()
+    assert f"Planned at fill {e['planning_fill']}" in page
+    what_if = client.get(f"/purchase-orders/what-if/TEA/?location={assortment['location'].pk}").content.decode()
+    assert "Planned at fill" in what_if
+
+
+def test_too_few_backtested_products_leave_the_target_as_it_is(assortment, suggest):
+    products = list(assortment["products"].values())
+    run = active_forecast({p: (MEAN - WIDTH, MEAN, MEAN + WIDTH) for p in products})
+    _backtests(run, products[:3])
+
+    suggest()
+
+    cal = PolicyCalibration.objects.get()
+    assert cal.status == "skipped"
+    assert cal.reason == "3 products have a backtest window; at least 5 are needed."
+    e = _tea().explanation
+    assert e["planning_fill"] == e["service_level"]
+    assert e["calibration"] == cal.pk
