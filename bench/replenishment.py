@@ -8,7 +8,10 @@ its levels from the quantiles (``inventory.engine.replenish.policy_from_forecast
 calibration replay of the same length just before the replay window, with forecasts made then
 (``inventory.engine.calibrate.calibrate_policy``); the replay window is never used to tune it. The textbook policy sets
 s = μ(L+R) + kσ√(L+R), S = s + μR from the year of history before the replay; its safety factor k is found by
-bisection so that its aggregate fill rate equals the project's. Printed per dataset: fill rate, average
+bisection so that its aggregate fill rate equals the project's. Two more rows replay what the app's suggestions do
+(``inventory.calibration``): per series, from the forecasts' P10/P50/P90 only, planned at the fill that a replay of
+the last backtest window of the first origin's forecast reaches the target with ("app"), and read as they stand
+("app, uncalibrated"). Printed per dataset: fill rate, average
 inventory (units, and value where prices exist), stockout periods and orders for both, and the ratio of
 average inventory (project / textbook).
 
@@ -31,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _data  # noqa: E402
 from forecasting.engine import ForecastConfig, forecast  # noqa: E402
 from forecasting.engine.series import complete_history  # noqa: E402
-from inventory.engine.calibrate import calibrate_policy, stitch_levels  # noqa: E402
+from inventory.engine.calibrate import TargetCalibration, calibrate_policy, calibrate_targets, stitch_levels  # noqa: E402
 from inventory.engine.policy import textbook_levels  # noqa: E402
 from inventory.engine.replenish import (  # noqa: E402
     POLICY_QUANTILES,
@@ -104,20 +107,22 @@ def online_retail_prices(ids: np.ndarray) -> pd.Series:
 
 def forecasts_at_origins(
     history: pd.DataFrame, dates: np.ndarray, setup: Setup, cfg: ReplenishmentConfig, args: argparse.Namespace
-) -> list[pd.DataFrame]:
-    """Quantile forecasts made every `step` periods over `dates`, each from the history before its origin."""
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Quantile forecasts made every `step` periods over `dates`, each from the history before its origin; and
+    the first origin's last-origin backtest frame (what the app calibrates its suggestions on)."""
     covs = [c for c in history.columns if c not in ("series_id", "date", "quantity")]
-    out = []
+    out, first_backtest = [], None
     for o in range(0, len(dates), setup.step):
         step = min(setup.step, len(dates) - o)
         horizon = step + cfg.lead_time + cfg.review_period
         origin = pd.Timestamp(dates[o])
-        path = None
+        path = bt_path = None
         if args.cache:
-            key = f"{setup.name}-{origin.date()}-h{horizon}-n{history['series_id'].nunique()}-s{args.seed}.pkl"
-            path = Path(args.cache) / key
-            if path.exists():
+            key = f"{setup.name}-{origin.date()}-h{horizon}-n{history['series_id'].nunique()}-s{args.seed}"
+            path, bt_path = Path(args.cache) / f"{key}.pkl", Path(args.cache) / f"{key}-backtest.pkl"
+            if path.exists() and (o > 0 or bt_path.exists()):
                 out.append(pd.read_pickle(path))
+                first_backtest = pd.read_pickle(bt_path) if o == 0 else first_backtest
                 continue
         past = history[history["date"] < origin]
         future = history[history["date"] >= origin][["series_id", "date", *covs]] if covs else None
@@ -129,13 +134,15 @@ def forecasts_at_origins(
             country=setup.country,
             models=MODELS,
         )
-        frame = forecast(past, future, fcfg).forecast
+        result = forecast(past, future, fcfg)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            frame.to_pickle(path)
-        out.append(frame)
+            result.forecast.to_pickle(path)
+            result.backtest.to_pickle(bt_path)
+        out.append(result.forecast)
+        first_backtest = result.backtest if o == 0 else first_backtest
         print(f"  origin {origin.date()}: forecast {horizon} periods", file=sys.stderr)
-    return out
+    return out, first_backtest
 
 
 def level_matrices(
@@ -217,9 +224,9 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     # The calibration replay runs on the periods just before the replay window, with forecasts made then.
     all_dates = np.sort(full["date"].unique())
     cal_dates = all_dates[all_dates < cut][-(args.calibration_periods or setup.calibration) :]
-    cal_forecasts = forecasts_at_origins(history, cal_dates, setup, base, args)
+    cal_forecasts, _ = forecasts_at_origins(history, cal_dates, setup, base, args)
     cal_actual = grid[grid["date"].isin(cal_dates)][["series_id", "date", "quantity"]]
-    forecasts = forecasts_at_origins(history, dates, setup, base, args)
+    forecasts, last_origin = forecasts_at_origins(history, dates, setup, base, args)
     if args.history_cap:
         # Each origin's quantiles stay inside the envelope of the year of demand before that origin.
         cal_forecasts = [cap_by_history(f, history, window=setup.history_year) for f in cal_forecasts]
@@ -236,6 +243,16 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
         runs[name] = (ours, k, book)
+    # The app's suggestions: per series, forecasts with P10/P50/P90 only, planned through a calibration on the
+    # last backtest window of the forecast made at the replay's first origin (inventory.calibration).
+    app = app_calibration(last_origin, base)
+    core = [f[["series_id", "date", "q10", "q50", "q90"]] for f in forecasts]
+    for name, pf in (("app", app.planning_fills[base.service_level]), ("app, uncalibrated", None)):
+        c = replace(base, planning_fill=pf)
+        s_lvl, big_s = level_matrices(core, c, ids, dates, demand_history, setup.history_year)
+        ours = replay(demand, s_lvl, big_s, setup.lead_time)
+        k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
+        runs[name] = (ours, k, book)
     unit = value.reindex(ids).to_numpy() if value is not None else None
     return {
         "setup": setup,
@@ -244,10 +261,18 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         "runs": runs,
         "unit": unit,
         "calibrations": calibrations,
+        "app": app,
         "cal_from": pd.Timestamp(cal_dates[0]).date(),
         "cal_periods": len(cal_dates),
         "seconds": time.perf_counter() - t0,
     }
+
+
+def app_calibration(last_origin: pd.DataFrame, base: ReplenishmentConfig) -> TargetCalibration:
+    """The app's calibration: the last backtest window's P10/P50/P90 forecasts replayed against its demand."""
+    frame = last_origin.assign(series_id=last_origin["series_id"].astype(str))
+    actual = frame[["series_id", "date", "actual"]].rename(columns={"actual": "quantity"})
+    return calibrate_targets([frame[["series_id", "date", "q10", "q50", "q90"]]], actual, base, (base.service_level,))
 
 
 def _week_anchor(frame: pd.DataFrame, freq: str) -> int:
@@ -292,6 +317,12 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
             f"planning fill {cal.planning_fill:.3f} -> "
             f"calibration fill {cal.fill_rate:.4f}"
         )
+    app = r["app"]
+    print(
+        f"calibration (app, the last backtest window of the first origin, P10/P50/P90): planning fill "
+        f"{next(iter(app.planning_fills.values())):.3f} -> calibration fill {next(iter(app.fills.values())):.4f} "
+        f"(uncalibrated {next(iter(app.uncalibrated_fills.values())):.4f})"
+    )
     return out
 
 
@@ -334,7 +365,7 @@ def main() -> None:
     print(f"\n== summary ({time.perf_counter() - t0:.0f}s; target: fill >= 0.95 and inventory ratio <= 0.85)")
     for name, policy, f, ratio in summary:
         ok = f >= 0.95 and ratio <= 0.85
-        print(f"{name:14s} {policy:10s} fill {f:.4f}  inventory ratio {ratio:.3f}  {'MET' if ok else 'MISSED'}")
+        print(f"{name:14s} {policy:18s} fill {f:.4f}  inventory ratio {ratio:.3f}  {'MET' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

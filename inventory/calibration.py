@@ -20,7 +20,7 @@ from forecasting.models import ForecastRun
 from forecasting.selectors import last_origin_forecasts
 
 from .engine.calibrate import calibrate_targets, interpolate_planning_fill
-from .engine.policy import DEFAULT_SERVICE_LEVELS, PolicyConfig
+from .engine.policy import DEFAULT_SERVICE_LEVELS
 from .engine.replenish import ReplenishmentConfig
 from .models import Location, PolicyCalibration, SupplierProduct
 
@@ -40,21 +40,6 @@ def cover_periods(terms: SupplierProduct, period_days: int, review_days: int) ->
 def service_targets() -> dict[str, float]:
     """Fill-rate targets by ABC/XYZ class (settings.PO_SERVICE_LEVELS over the defaults)."""
     return dict(getattr(settings, "PO_SERVICE_LEVELS", None) or DEFAULT_SERVICE_LEVELS)
-
-
-def policy_config(calibration: PolicyCalibration | None) -> PolicyConfig:
-    """The path-drawing settings a calibration chose (the defaults without one)."""
-    if calibration is None or calibration.status != PolicyCalibration.Status.CALIBRATED:
-        return PolicyConfig()
-    p = calibration.policy or {}
-    errors = p.get("relative_errors")
-    return PolicyConfig(
-        spread_power=float(p.get("spread_power", 0.0)),
-        error_correlation=float(p.get("error_correlation", PolicyConfig.error_correlation)),
-        relative_errors=tuple((float(a), float(z)) for a, z in errors) if errors else None,
-        median_weight=float(p.get("median_weight", 1.0)),
-        median_scale=float(p.get("median_scale", 1.0)),
-    )
 
 
 def planning_fill(calibration: PolicyCalibration | None, target: float) -> float:
@@ -119,22 +104,8 @@ def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduc
     )
     targets = service_targets()
     base = float(np.median(list(targets.values())))
-    config = ReplenishmentConfig(
-        review_period=review, service_level=base, policy=PolicyConfig(n_paths=int(settings.PO_CALIBRATION_PATHS))
-    )
+    config = ReplenishmentConfig(review_period=review, service_level=base)
     result = calibrate_targets([forecasts], actual, config, tuple(targets.values()), items)
-    cal = result.calibration
-    policy = {
-        "spread": cal.spread,
-        "spread_power": cal.spread_power,
-        "error_correlation": cal.error_correlation,
-    }
-    if cal.measured is not None:
-        policy |= {
-            "relative_errors": [list(p) for p in cal.measured.relative_errors],
-            "median_weight": cal.measured.median_weight,
-            "median_scale": cal.measured.median_scale,
-        }
     return PolicyCalibration(
         run=run,
         location=location,
@@ -142,10 +113,9 @@ def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduc
         series=series,
         periods=periods,
         base_target=base,
-        uncalibrated_fill=round(result.uncalibrated_fill, 4),
+        uncalibrated_fill=round(result.uncalibrated_fills[base], 4),
         planning_fills={f"{t:g}": round(v, 4) for t, v in result.planning_fills.items()},
         replay_fills={f"{t:g}": round(v, 4) for t, v in result.fills.items()},
-        policy=policy,
     )
 
 

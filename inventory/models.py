@@ -364,7 +364,7 @@ class PolicyCalibration(models.Model):
 
     A forecast's quantiles rarely land exactly on the fill they promise; replaying the run's last backtest window
     (forecasts made for periods the models had not seen, and the demand that followed) through the lost-sales
-    simulation shows which planning fill reaches each target, and with which spread shape.
+    simulation shows which planning fill reaches each target.
     """
 
     class Status(models.TextChoices):
@@ -395,8 +395,6 @@ class PolicyCalibration(models.Model):
     # {"0.95": 0.91, ...}: the planning fill of each target, and the fill the replay reached with it.
     planning_fills = models.JSONField(_("planning fill per target"), default=dict, blank=True)
     replay_fills = models.JSONField(_("replay fill per target"), default=dict, blank=True)
-    # How paths are drawn from the quantiles: spread shape, error correlation, measured errors (PolicyConfig).
-    policy = models.JSONField(_("policy"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("policy calibration")

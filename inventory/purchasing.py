@@ -28,7 +28,7 @@ from retailai.core.errors import Conflict, NotAllowed, ValidationFailed
 from retailai.core.roles import has_role
 from retailai.core.services import audit_event_record
 
-from .calibration import cover_periods, planning_fill, policy_calibration, policy_config, service_targets
+from .calibration import cover_periods, planning_fill, policy_calibration, service_targets
 from .choices import MovementKind
 from .engine.orders import OrderLine, cut_to_budget, raise_to_minimum_value
 from .engine.policy import abc_xyz_classes, order_up_to_levels
@@ -202,7 +202,7 @@ def line_suggestion(
 ) -> LineSuggestion:
     """Order-up-to from the forecast quantiles over lead time + review period, minus the inventory position,
     rounded to packs and the MOQ. With a calibration, the level is planned at the fill that its replay showed
-    reaches the service level, with the spread shape it chose."""
+    reaches the service level."""
     review_days = settings.PO_REVIEW_PERIOD_DAYS if review_period_days is None else review_period_days
     default_lead, _, review_periods = cover_periods(terms, period_days, review_days)
     if lead_time_days is None:
@@ -218,7 +218,6 @@ def line_suggestion(
         fill_rate=plan_at,
         pack_size=terms.pack_size,
         moq=terms.moq,
-        config=policy_config(calibration),
     )
     order_up_to = float(policy.order_up_to[0])
     cover_demand = float(policy.expected_cover_demand[0])
@@ -923,7 +922,6 @@ def policy_what_if(
         fill_rate=plan_at,
         pack_size=pack_size,
         moq=moq,
-        config=policy_config(calibration),
     )
     level = float(policy.order_up_to[0])
     sim = simulate_lost_sales(

@@ -258,14 +258,17 @@ def calibrate_policy(
     )
 
 
+#: Planning fills a target calibration may choose: quantiles twice or more too wide need fills well below 0.5.
+PLANNING_FILL_BOUNDS = (0.2, 0.999)
+
+
 @dataclass(frozen=True)
 class TargetCalibration:
-    """A calibration at one base target, and the planning fill that lands on each of several targets."""
+    """The planning fill that lands on each of several service-level targets, from one replay."""
 
-    calibration: Calibration
     planning_fills: dict[float, float]  # service-level target -> planning fill
-    fills: dict[float, float]  # service-level target -> fill the calibration replay reached at that planning fill
-    uncalibrated_fill: float  # fill of the replay when the base target is planned for as it stands
+    fills: dict[float, float]  # service-level target -> fill the replay reached at that planning fill
+    uncalibrated_fills: dict[float, float]  # service-level target -> fill of the replay when planned as it stands
 
 
 def interpolate_planning_fill(planning_fills: dict[float, float], target: float) -> float:
@@ -280,7 +283,7 @@ def interpolate_planning_fill(planning_fills: dict[float, float], target: float)
         value = target + pf[-1] - at[-1]
     else:
         value = float(np.interp(target, at, pf))
-    return float(np.clip(value, 0.5, 0.999))
+    return float(np.clip(value, PLANNING_FILL_BOUNDS[0], PLANNING_FILL_BOUNDS[1]))
 
 
 def calibrate_targets(
@@ -290,47 +293,27 @@ def calibrate_targets(
     targets: tuple[float, ...],
     items: pd.DataFrame | None = None,
     *,
-    fill_bounds: tuple[float, float] = (0.5, 0.999),
+    fill_bounds: tuple[float, float] = PLANNING_FILL_BOUNDS,
     iterations: int = 12,
-    margin: float = 0.0,
-    spread_powers: tuple[float, ...] = SPREAD_POWERS,
-    error_correlations: tuple[float, ...] = ERROR_CORRELATIONS,
 ) -> TargetCalibration:
-    """:func:`calibrate_policy` at ``config.service_level``, then the planning fill of every other target.
+    """For every target, the smallest planning fill whose replayed fill reaches it; the path settings stay.
 
-    The spread shape and error correlation chosen for the base target are kept; for each target the planning
-    fill is bisected anew on the same replay. Planning fills never fall as the target rises. No history
-    envelope is tried: a caller holds its forecasts under the history's peak before planning with them.
+    Unlike :func:`calibrate_policy` nothing but the planning fill is chosen: a replay of one backtest window is
+    too little evidence to also pick a spread shape and an error correlation (each extra choice fits the
+    window's own accidents). Planning fills never fall as the target rises; a target out of reach gets the
+    top of `fill_bounds`, and ``fills`` says how far the replay got.
     """
     config = replace(config, envelope_level=None, planning_fill=None)
-    cal = calibrate_policy(
-        forecasts,
-        actual,
-        config,
-        items,
-        spread_powers=spread_powers,
-        error_correlations=error_correlations,
-        fill_bounds=fill_bounds,
-        iterations=iterations,
-        margin=margin,
-    )
-    raw_pcs = [policy_candidates(f, config, items) for f in forecasts]
-    uncalibrated = _score(raw_pcs, config, actual, config.service_level)[0]
-    cfg = cal.apply(config)
-    pcs = [policy_candidates(f, cfg, items) for f in forecasts]
-    fills, reached = {}, {}
-    for target in sorted({float(t) for t in targets} | {config.service_level}):
-        if target == config.service_level:
-            fills[target], reached[target] = cal.planning_fill, cal.fill_rate
-            continue
-        row = _calibrated_row(pcs, cfg, actual, target, fill_bounds, iterations, margin)
-        fills[target], reached[target] = row["planning_fill"], row["fill"]
+    pcs = [policy_candidates(f, config, items) for f in forecasts]
+    fills, reached, raw = {}, {}, {}
+    for target in sorted({float(t) for t in targets}):
+        hi, fill_hi, _, _ = _bisect(pcs, config, actual, target, fill_bounds, iterations)
+        fills[target], reached[target] = hi, float(fill_hi)
+        raw[target] = float(_score(pcs, config, actual, target)[0])
     ordered = sorted(fills)
     monotone = np.maximum.accumulate([fills[t] for t in ordered])
-    fills = {t: float(v) for t, v in zip(ordered, monotone, strict=True)}
     return TargetCalibration(
-        calibration=cal,
-        planning_fills=fills,
+        planning_fills={t: float(v) for t, v in zip(ordered, monotone, strict=True)},
         fills=reached,
-        uncalibrated_fill=float(uncalibrated),
+        uncalibrated_fills=raw,
     )

@@ -101,14 +101,14 @@ def _targets(wide: float):
     actual, forecasts = _frames(rng, origins=6, step=4, series=series, wide=wide)
     actual = actual[actual["date"] < forecasts[-1]["date"].max()]
     config = ReplenishmentConfig(lead_time=2, service_level=0.95, policy=PolicyConfig(n_paths=400))
-    return calibrate_targets(forecasts, actual, config, (0.9, 0.98), error_correlations=(0.0,))
+    return calibrate_targets(forecasts, actual, config, (0.9, 0.95, 0.98))
 
 
 def test_too_wide_quantiles_plan_every_target_below_itself_and_reach_it():
     result = _targets(wide=4.0)
 
     assert sorted(result.planning_fills) == [0.9, 0.95, 0.98]
-    assert result.uncalibrated_fill > 0.98
+    assert result.uncalibrated_fills[0.95] > 0.98
     for target, planned in result.planning_fills.items():
         assert planned < target
         assert result.fills[target] == pytest.approx(target, abs=0.02)
@@ -119,7 +119,7 @@ def test_too_wide_quantiles_plan_every_target_below_itself_and_reach_it():
 def test_too_narrow_quantiles_plan_the_base_target_above_itself():
     result = _targets(wide=0.35)
 
-    assert result.uncalibrated_fill < 0.95
+    assert result.uncalibrated_fills[0.95] < 0.95
     assert result.planning_fills[0.95] > 0.95
     assert result.fills[0.95] == pytest.approx(0.95, abs=0.02)
     assert result.fills[0.9] == pytest.approx(0.9, abs=0.02)
@@ -133,7 +133,7 @@ def test_planning_fill_between_and_beyond_the_calibrated_targets():
     assert interpolate_planning_fill(fills, 0.925) == pytest.approx(0.85)
     assert interpolate_planning_fill(fills, 0.98) == pytest.approx(0.93)  # shifted like the nearest target
     assert interpolate_planning_fill(fills, 0.7) == pytest.approx(0.6)
-    assert interpolate_planning_fill(fills, 0.2) == 0.5  # never below the bisection's floor
+    assert interpolate_planning_fill(fills, 0.15) == 0.2  # never below the bisection's floor
     assert interpolate_planning_fill({}, 0.97) == 0.97
 
 
