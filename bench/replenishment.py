@@ -10,7 +10,7 @@ calibration replay of the same length just before the replay window, with foreca
 s = μ(L+R) + kσ√(L+R), S = s + μR from the year of history before the replay; its safety factor k is found by
 bisection so that its aggregate fill rate equals the project's. Two more rows replay what the app's suggestions do
 (``inventory.calibration``): per series, from the forecasts' P10/P50/P90 only, planned at the fill that a replay of
-the last backtest window of the first origin's forecast reaches the target with ("app"), and read as they stand
+the backtest windows of the first origin's forecast reaches the target with ("app"), and read as they stand
 ("app, uncalibrated"). Printed per dataset: fill rate, average
 inventory (units, and value where prices exist), stockout periods and orders for both, and the ratio of
 average inventory (project / textbook).
@@ -109,7 +109,7 @@ def forecasts_at_origins(
     history: pd.DataFrame, dates: np.ndarray, setup: Setup, cfg: ReplenishmentConfig, args: argparse.Namespace
 ) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     """Quantile forecasts made every `step` periods over `dates`, each from the history before its origin; and
-    the first origin's last-origin backtest frame (what the app calibrates its suggestions on)."""
+    the first origin's backtest windows, out of sample (what the app calibrates its suggestions on)."""
     covs = [c for c in history.columns if c not in ("series_id", "date", "quantity")]
     out, first_backtest = [], None
     for o in range(0, len(dates), setup.step):
@@ -119,7 +119,7 @@ def forecasts_at_origins(
         path = bt_path = None
         if args.cache:
             key = f"{setup.name}-{origin.date()}-h{horizon}-n{history['series_id'].nunique()}-s{args.seed}"
-            path, bt_path = Path(args.cache) / f"{key}.pkl", Path(args.cache) / f"{key}-backtest.pkl"
+            path, bt_path = Path(args.cache) / f"{key}.pkl", Path(args.cache) / f"{key}-origins.pkl"
             if path.exists() and (o > 0 or bt_path.exists()):
                 out.append(pd.read_pickle(path))
                 first_backtest = pd.read_pickle(bt_path) if o == 0 else first_backtest
@@ -226,7 +226,7 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     cal_dates = all_dates[all_dates < cut][-(args.calibration_periods or setup.calibration) :]
     cal_forecasts, _ = forecasts_at_origins(history, cal_dates, setup, base, args)
     cal_actual = grid[grid["date"].isin(cal_dates)][["series_id", "date", "quantity"]]
-    forecasts, last_origin = forecasts_at_origins(history, dates, setup, base, args)
+    forecasts, backtest = forecasts_at_origins(history, dates, setup, base, args)
     if args.history_cap:
         # Each origin's quantiles stay inside the envelope of the year of demand before that origin.
         cal_forecasts = [cap_by_history(f, history, window=setup.history_year) for f in cal_forecasts]
@@ -244,8 +244,8 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
         runs[name] = (ours, k, book)
     # The app's suggestions: per series, forecasts with P10/P50/P90 only, planned through a calibration on the
-    # last backtest window of the forecast made at the replay's first origin (inventory.calibration).
-    app = app_calibration(last_origin, base)
+    # backtest windows of the forecast made at the replay's first origin (inventory.calibration).
+    app = app_calibration(backtest, base)
     core = [f[["series_id", "date", "q10", "q50", "q90"]] for f in forecasts]
     for name, pf in (("app", app.planning_fills[base.service_level]), ("app, uncalibrated", None)):
         c = replace(base, planning_fill=pf)
@@ -268,11 +268,12 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     }
 
 
-def app_calibration(last_origin: pd.DataFrame, base: ReplenishmentConfig) -> TargetCalibration:
-    """The app's calibration: the last backtest window's P10/P50/P90 forecasts replayed against its demand."""
-    frame = last_origin.assign(series_id=last_origin["series_id"].astype(str))
+def app_calibration(backtest: pd.DataFrame, base: ReplenishmentConfig) -> TargetCalibration:
+    """The app's calibration: the backtest windows' P10/P50/P90 forecasts replayed against their demand."""
+    frame = backtest.assign(series_id=backtest["series_id"].astype(str))
     actual = frame[["series_id", "date", "actual"]].rename(columns={"actual": "quantity"})
-    return calibrate_targets([frame[["series_id", "date", "q10", "q50", "q90"]]], actual, base, (base.service_level,))
+    windows = [w[["series_id", "date", "q10", "q50", "q90"]] for _, w in frame.groupby("origin", sort=True)]
+    return calibrate_targets(windows, actual, base, (base.service_level,))
 
 
 def _week_anchor(frame: pd.DataFrame, freq: str) -> int:
@@ -319,7 +320,7 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
         )
     app = r["app"]
     print(
-        f"calibration (app, the last backtest window of the first origin, P10/P50/P90): planning fill "
+        f"calibration (app, the backtest windows of the first origin, P10/P50/P90): planning fill "
         f"{next(iter(app.planning_fills.values())):.3f} -> calibration fill {next(iter(app.fills.values())):.4f} "
         f"(uncalibrated {next(iter(app.uncalibrated_fills.values())):.4f})"
     )

@@ -94,6 +94,13 @@ class SeriesBacktest(models.Model):
         blank=True,
         help_text=_("What the chosen model forecast, from the last backtest origin, for periods it had not seen."),
     )
+    # Only on the chosen row: one such window per backtest origin, oldest first (replenishment calibrates on them).
+    origins = models.JSONField(
+        _("backtest origins"),
+        default=list,
+        blank=True,
+        help_text=_("What the chosen model forecast from every backtest origin, for periods it had not seen."),
+    )
 
     class Meta:
         verbose_name = _("series backtest")

@@ -204,18 +204,16 @@ def run_accuracy(run: ForecastRun, *, uncategorised: str = "—", hardest: int =
     )
 
 
-def last_origin_forecasts(*, run: ForecastRun, product_ids: list[int], location_code: str = "") -> dict[int, dict]:
-    """Per product, what the chosen model forecast from the run's last backtest origin, with the demand that
-    followed (``dates, actual, q10, q50, q90``); rows for the location win over global ones."""
-    rows = (
-        SeriesBacktest.objects.filter(
-            run=run, product_id__in=product_ids, chosen=True, location_code__in=[location_code, ""]
-        )
-        .exclude(last_origin={})
-        .values_list("product_id", "location_code", "last_origin")
-    )
-    out: dict[int, dict] = {}
-    for product_id, code, origin in rows:
-        if code == location_code or product_id not in out:
-            out[product_id] = origin
+def backtest_windows(*, run: ForecastRun, product_ids: list[int], location_code: str = "") -> dict[int, list[dict]]:
+    """Per product, what the chosen model forecast from each of the run's backtest origins (oldest first), with
+    the demand that followed (``dates, actual, q10, q50, q90`` per window); rows for the location win over
+    global ones."""
+    rows = SeriesBacktest.objects.filter(
+        run=run, product_id__in=product_ids, chosen=True, location_code__in=[location_code, ""]
+    ).values_list("product_id", "location_code", "origins", "last_origin")
+    out: dict[int, list[dict]] = {}
+    for product_id, code, origins, last in rows:
+        windows = origins or ([last] if last else [])
+        if windows and (code == location_code or product_id not in out):
+            out[product_id] = windows
     return out

@@ -209,18 +209,25 @@ def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, 
 
 
 def _attach_last_origin(backtests: list[SeriesBacktest], frame: pd.DataFrame | None, skus: dict[str, int]) -> None:
-    """Store each chosen row's last-origin backtest forecast compactly (lists of dates and rounded values)."""
+    """Store each chosen row's backtest forecasts compactly (lists of dates and rounded values): every origin's
+    window in ``origins``, the last one also in ``last_origin`` for the chart."""
     if frame is None or frame.empty:
         return
     chosen = {(b.product_id, b.model): b for b in backtests if b.chosen}
-    for (sid, model), part in frame.sort_values("date").groupby(["series_id", "model"], sort=False):
+    if "origin" not in frame.columns:
+        frame = frame.assign(origin=0)
+    for (sid, model), part in frame.sort_values(["origin", "date"]).groupby(["series_id", "model"], sort=False):
         row = chosen.get((skus.get(str(sid)), str(model)))
         if row is None:
             continue
-        row.last_origin = {
-            "dates": [d.date().isoformat() for d in pd.to_datetime(part["date"])],
-            **{c: [round(float(v), 2) for v in part[c]] for c in ("actual", "q10", "q50", "q90")},
-        }
+        row.origins = [
+            {
+                "dates": [d.date().isoformat() for d in pd.to_datetime(window["date"])],
+                **{c: [round(float(v), 2) for v in window[c]] for c in ("actual", "q10", "q50", "q90")},
+            }
+            for _, window in part.groupby("origin", sort=True)
+        ]
+        row.last_origin = row.origins[-1]
 
 
 def forecast_run_activate(*, run_id: int) -> ForecastRun:

@@ -1,10 +1,11 @@
 """Policy calibration: which planning fill makes the active forecast's quantiles reach each service-level target.
 
 Suggestions plan every line for a fill-rate target from the forecast's quantiles. Quantiles that are too wide
-buy stock nobody needed, too narrow ones lose sales; the run's last backtest window shows which, because its
-forecasts were made for periods the models had not seen. That window is replayed through the lost-sales
-simulation with each product's own lead time, pack size and MOQ (``inventory.engine.calibrate``), once per
-forecast run and location, and stored; suggestions, the order page and the what-if page read it.
+buy stock nobody needed, too narrow ones lose sales; the run's backtest windows show which, because their
+forecasts were made for periods the models had not seen. The windows (one per backtest origin, back to back) are
+replayed through the lost-sales simulation with each product's own lead time, pack size and MOQ
+(``inventory.engine.calibrate``), once per forecast run and location, and stored; suggestions, the order page
+and the what-if page read it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from forecasting.models import ForecastRun
-from forecasting.selectors import last_origin_forecasts
+from forecasting.selectors import backtest_windows
 
 from .engine.calibrate import calibrate_targets, interpolate_planning_fill
 from .engine.policy import DEFAULT_SERVICE_LEVELS
@@ -50,20 +51,27 @@ def planning_fill(calibration: PolicyCalibration | None, target: float) -> float
     return interpolate_planning_fill({float(t): float(v) for t, v in calibration.planning_fills.items()}, target)
 
 
-def _replay_frames(origins: dict[int, dict], lead: dict[int, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The last-origin forecasts (q10/q50/q90) and the demand that followed, as engine frames."""
-    fc, act = [], []
-    for product_id, o in origins.items():
-        dates = pd.to_datetime(o.get("dates") or [])
-        if product_id not in lead or len(dates) == 0:
+def _replay_frames(windows: dict[int, list[dict]], lead: dict[int, int]) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """The backtest forecasts (q10/q50/q90), one frame per origin, and the demand that followed."""
+    by_origin: dict[int, list[pd.DataFrame]] = {}
+    act = []
+    for product_id, found in windows.items():
+        if product_id not in lead:
             continue
         sid = str(product_id)
-        fc.append(pd.DataFrame({"series_id": sid, "date": dates, "q10": o["q10"], "q50": o["q50"], "q90": o["q90"]}))
-        act.append(pd.DataFrame({"series_id": sid, "date": dates, "quantity": o["actual"]}))
-    if not fc:
-        empty = pd.DataFrame(columns=["series_id", "date"])
-        return empty, empty
-    return pd.concat(fc, ignore_index=True), pd.concat(act, ignore_index=True)
+        # Counted from the last origin, so products with fewer windows line up with the others' latest ones.
+        for back, w in enumerate(reversed(found)):
+            dates = pd.to_datetime(w.get("dates") or [])
+            if len(dates) == 0:
+                continue
+            qs = {c: w[c] for c in ("q10", "q50", "q90")}
+            by_origin.setdefault(back, []).append(pd.DataFrame({"series_id": sid, "date": dates, **qs}))
+            act.append(pd.DataFrame({"series_id": sid, "date": dates, "quantity": w["actual"]}))
+    if not act:
+        return [], pd.DataFrame(columns=["series_id", "date", "quantity"])
+    forecasts = [pd.concat(by_origin[k], ignore_index=True) for k in sorted(by_origin, reverse=True)]
+    actual = pd.concat(act, ignore_index=True).drop_duplicates(["series_id", "date"], keep="last")
+    return forecasts, actual
 
 
 def _skipped(run: ForecastRun, location: Location, reason: str, **values) -> PolicyCalibration:
@@ -73,20 +81,20 @@ def _skipped(run: ForecastRun, location: Location, reason: str, **values) -> Pol
 
 
 def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduct]) -> PolicyCalibration:
-    """Replay the run's last backtest window at the location and choose the planning fills (not saved)."""
+    """Replay the run's backtest windows at the location and choose the planning fills (not saved)."""
     period = 7 if run.freq == "W" else 1
     review_days = settings.PO_REVIEW_PERIOD_DAYS
     by_product = {t.product_id: t for t in terms}
-    origins = last_origin_forecasts(run=run, product_ids=list(by_product), location_code=location.code)
+    windows = backtest_windows(run=run, product_ids=list(by_product), location_code=location.code)
     limit = int(settings.PO_CALIBRATION_MAX_SERIES)
-    if len(origins) > limit:
+    if len(windows) > limit:
         # A seeded sample keeps the nightly replay bounded on a large catalogue.
-        keep = np.random.default_rng(run.pk).choice(sorted(origins), size=limit, replace=False)
-        origins = {int(k): origins[int(k)] for k in keep}
+        keep = np.random.default_rng(run.pk).choice(sorted(windows), size=limit, replace=False)
+        windows = {int(k): windows[int(k)] for k in keep}
     lead, review = {}, 1
-    for product_id in origins:
+    for product_id in windows:
         _, lead[product_id], review = cover_periods(by_product[product_id], period, review_days)
-    forecasts, actual = _replay_frames(origins, lead)
+    forecasts, actual = _replay_frames(windows, lead)
     series = int(actual["series_id"].nunique()) if len(actual) else 0
     periods = int(actual["date"].nunique()) if len(actual) else 0
     if series < MIN_SERIES:
@@ -105,7 +113,7 @@ def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduc
     targets = service_targets()
     base = float(np.median(list(targets.values())))
     config = ReplenishmentConfig(review_period=review, service_level=base)
-    result = calibrate_targets([forecasts], actual, config, tuple(targets.values()), items)
+    result = calibrate_targets(forecasts, actual, config, tuple(targets.values()), items)
     return PolicyCalibration(
         run=run,
         location=location,

@@ -362,7 +362,7 @@ class PurchaseOrderLine(models.Model):
 class PolicyCalibration(models.Model):
     """How suggestions read one forecast run at one location: the planning fill per service-level target.
 
-    A forecast's quantiles rarely land exactly on the fill they promise; replaying the run's last backtest window
+    A forecast's quantiles rarely land exactly on the fill they promise; replaying the run's backtest windows
     (forecasts made for periods the models had not seen, and the demand that followed) through the lost-sales
     simulation shows which planning fill reaches each target.
     """

@@ -495,16 +495,17 @@ def interval_quantiles(
     return apply_bands(point, future_events, offsets, quantiles)
 
 
-def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
-    """Each series' chosen model at the last backtest origin: what it forecast for periods it had not seen.
+def origin_frames(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
+    """Each series' chosen model at every backtest origin: what it forecast for periods it had not seen.
 
-    Returns ``series_id, date, actual, q10, q50, q90, model``; the band comes from the residuals of the other
-    origins (as scored), so it is out of sample too. Series whose chosen model was not backtested are absent.
+    Returns ``series_id, origin, date, actual, q10, q50, q90, model`` (origin 0 the oldest); each origin's band
+    comes from the residuals of the other origins (as scored), so it is out of sample too. Series whose chosen
+    model was not backtested are absent.
     """
-    columns = ["series_id", "date", "actual", "q10", "q50", "q90", "model"]
+    columns = ["series_id", "origin", "date", "actual", "q10", "q50", "q90", "model"]
     if not bt.cuts:
         return pd.DataFrame(columns=columns)
-    c, h = bt.cuts[-1], bt.actuals.shape[2]
+    h = bt.actuals.shape[2]
     pick = chosen.reindex(ids).astype(object).to_numpy()
     parts = []
     for name in sorted(set(pick) & set(bt.points)):
@@ -515,24 +516,33 @@ def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, ch
         spread, centre = bt.spread.get(name, 1.0), bt.centre.get(name, 1.0)
         w = bt.pool_weight(name)
         w = w[rows] if np.ndim(w) else w
-        q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev, w)[-1]
-        parts.append(
-            pd.DataFrame(
-                {
-                    "series_id": np.repeat(ids[rows], h),
-                    "date": pd.to_datetime(dates[rows, c : c + h].ravel()),
-                    "actual": bt.actuals[-1, rows].ravel(),
-                    "q10": q[..., 0].ravel(),
-                    "q50": q[..., 1].ravel(),
-                    "q90": q[..., 2].ravel(),
-                    "model": name,
-                }
+        q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev, w)
+        for k, c in enumerate(bt.cuts):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "series_id": np.repeat(ids[rows], h),
+                        "origin": k,
+                        "date": pd.to_datetime(dates[rows, c : c + h].ravel()),
+                        "actual": bt.actuals[k, rows].ravel(),
+                        "q10": q[k, ..., 0].ravel(),
+                        "q50": q[k, ..., 1].ravel(),
+                        "q90": q[k, ..., 2].ravel(),
+                        "model": name,
+                    }
+                )
             )
-        )
     if not parts:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
-    return out[out["actual"].notna()].reset_index(drop=True)
+    return out[out["actual"].notna()].sort_values(["series_id", "origin", "date"], kind="stable").reset_index(drop=True)
+
+
+def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
+    """:func:`origin_frames` at the last origin only, without the origin column."""
+    frame = origin_frames(bt, dates, ids, chosen)
+    last = frame[frame["origin"] == len(bt.cuts) - 1] if len(frame) else frame
+    return last.drop(columns="origin").reset_index(drop=True)
 
 
 __all__ = [
@@ -551,6 +561,7 @@ __all__ = [
     "consistent_winners",
     "interval_quantiles",
     "last_origin_frame",
+    "origin_frames",
     "origin_cuts",
     "run_backtest",
     "score_backtest",

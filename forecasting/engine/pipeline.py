@@ -19,7 +19,7 @@ from forecasting.engine.backtest import (
     choose_models,
     consistent_winners,
     interval_quantiles,
-    last_origin_frame,
+    origin_frames,
     run_backtest,
     score_backtest,
     series_metrics,
@@ -84,7 +84,7 @@ class ForecastResult:
     pools: dict[str, float] = field(default_factory=dict)  # per model: weight of the all-series band shape
     holdout: pd.DataFrame | None = None
     candidates: dict[str, pd.DataFrame] = field(default_factory=dict)
-    backtest: pd.DataFrame | None = None  # the chosen models at the last backtest origin (for charts)
+    backtest: pd.DataFrame | None = None  # the chosen models at every backtest origin, out of sample (origin_frames)
     ensemble_weights: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # backtest CPU seconds per candidate
 
@@ -241,7 +241,7 @@ def _forecast(
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
         pools=dict(bt.pool),
-        backtest=last_origin_frame(bt, panel.dates, panel.ids, chosen),
+        backtest=origin_frames(bt, panel.dates, panel.ids, chosen),
         ensemble_weights=wmap,
         seconds=dict(bt.seconds),
     )

@@ -206,6 +206,11 @@ def test_the_chosen_backtest_keeps_its_last_origin_forecast_for_the_chart():
     assert overlay["actual"] == [float(q) for q in WEEKLY]
     assert all(lo <= mid <= hi for lo, mid, hi in zip(overlay["q10"], overlay["q50"], overlay["q90"], strict=True))
     assert all(o.last_origin == {} for o in others)
+    # Every origin's window is kept, oldest first and back to back, for the replenishment calibration.
+    windows = chosen.origins
+    assert len(windows) == 3 and windows[-1] == overlay
+    assert [w["dates"][0] for w in windows] == ["2011-11-14", "2011-11-21", "2011-11-28"]
+    assert all(o.origins == [] for o in others)
 
 
 @pytest.mark.django_db

@@ -29,23 +29,25 @@ def _with_extra_products(assortment, n: int) -> list:
     return products
 
 
-def _backtests(run, products, *, seed: int = 0) -> None:
-    """The chosen model's last backtest origin per product: 28 days of Poisson(MEAN) demand under wide bands."""
+def _window(rng, start, days: int = 28) -> dict:
+    """One backtest origin's window: `days` of Poisson(MEAN) demand under the wide band."""
+    return {
+        "dates": [(start + timedelta(days=t)).isoformat() for t in range(days)],
+        "actual": [float(x) for x in rng.poisson(MEAN, days)],
+        "q10": [MEAN - WIDTH] * days,
+        "q50": [MEAN] * days,
+        "q90": [MEAN + WIDTH] * days,
+    }
+
+
+def _backtests(run, products, *, origins: int = 3, seed: int = 0) -> None:
+    """The chosen model's backtest windows per product, back to back up to the day before AS_OF; a run from
+    before windows were kept has only the last one (``origins=0``)."""
     rng = np.random.default_rng(seed)
-    dates = [(AS_OF - timedelta(days=28 - t)).isoformat() for t in range(28)]
     for p in products:
+        windows = [_window(rng, AS_OF - timedelta(days=28 * (k + 1))) for k in reversed(range(max(origins, 1)))]
         SeriesBacktest.objects.create(
-            run=run,
-            product=p,
-            model="gbm",
-            chosen=True,
-            last_origin={
-                "dates": dates,
-                "actual": [float(x) for x in rng.poisson(MEAN, len(dates))],
-                "q10": [MEAN - WIDTH] * len(dates),
-                "q50": [MEAN] * len(dates),
-                "q90": [MEAN + WIDTH] * len(dates),
-            },
+            run=run, product=p, model="gbm", chosen=True, last_origin=windows[-1], origins=windows if origins else []
         )
 
 
@@ -69,7 +71,7 @@ def test_too_wide_bands_are_planned_below_the_target_and_the_replay_lands_on_it(
 
     cal = PolicyCalibration.objects.get()
     assert (cal.run, cal.location, cal.status) == (run, assortment["location"], "calibrated")
-    assert (cal.series, cal.periods, cal.base_target) == (6, 28, 0.95)
+    assert (cal.series, cal.periods, cal.base_target) == (6, 84, 0.95)  # three windows of 28 days
     assert cal.uncalibrated_fill > 0.97  # bands this wide overshoot the target when read as they stand
     assert cal.replay_fills["0.95"] == pytest.approx(0.95, abs=0.02)
     assert cal.planning_fills["0.95"] < 0.93
@@ -90,6 +92,18 @@ def test_too_wide_bands_are_planned_below_the_target_and_the_replay_lands_on_it(
     assert f"Planned at fill {e['planning_fill']}" in page
     what_if = client.get(f"/purchase-orders/what-if/TEA/?location={assortment['location'].pk}").content.decode()
     assert "Planned at fill" in what_if
+
+
+def test_a_run_with_only_the_last_window_calibrates_on_it(assortment, suggest):
+    products = _with_extra_products(assortment, 1)
+    run = active_forecast({p: (MEAN - WIDTH, MEAN, MEAN + WIDTH) for p in products})
+    _backtests(run, products, origins=0)
+
+    suggest()
+
+    cal = PolicyCalibration.objects.get()
+    assert (cal.status, cal.series, cal.periods) == ("calibrated", 5, 28)
+    assert cal.planning_fills["0.95"] < 0.95
 
 
 def test_too_few_backtested_products_leave_the_target_as_it_is(assortment, suggest):
