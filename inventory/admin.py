@@ -359,13 +359,11 @@ class PurchaseOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class PolicyCalibrationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """What each forecast run's calibration replay chose per location; written by suggestion batches only."""
 
-    list_display = ("run", "location", "status", "series", "periods", "base_planning_fill", "uncalibrated_fill")
+    list_display = ("run", "location", "status", "series", "periods", "base_target", "planned_at", "uncalibrated_fill")
     list_filter = ("status", "location")
     list_select_related = ("run", "location")
     readonly_fields = [f.name for f in PolicyCalibration._meta.fields]
 
-    @admin.display(description=_("planning fill at the base target"))
-    def base_planning_fill(self, obj: PolicyCalibration):
-        if obj.base_target is None:
-            return "—"
-        return obj.planning_fills.get(f"{obj.base_target:g}", "—")
+    @admin.display(description=_("planned at"))
+    def planned_at(self, obj: PolicyCalibration):
+        return "—" if obj.base_planning_fill is None else obj.base_planning_fill

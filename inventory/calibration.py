@@ -142,6 +142,13 @@ def policy_calibration(*, run: ForecastRun, location: Location, terms: list[Supp
     return fresh
 
 
+def run_calibrations(run: ForecastRun | None) -> list[PolicyCalibration]:
+    """The calibrations of a forecast run, one per location, by location code."""
+    if run is None:
+        return []
+    return list(PolicyCalibration.objects.filter(run=run).select_related("location").order_by("location__code"))
+
+
 def stored_calibration(*, run: ForecastRun | None, location: Location | None) -> PolicyCalibration | None:
     """The calibration already stored for the run and location, if any (pages read, never compute)."""
     if run is None or location is None:

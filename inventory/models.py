@@ -406,3 +406,17 @@ class PolicyCalibration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location} / forecast run {self.run_id}: {self.status}"
+
+    @property
+    def base_planning_fill(self) -> float | None:
+        """The planning fill of the base target (None when skipped)."""
+        if self.base_target is None:
+            return None
+        return self.planning_fills.get(f"{self.base_target:g}")
+
+    @property
+    def base_replay_fill(self) -> float | None:
+        """The fill the replay reached at the base target's planning fill."""
+        if self.base_target is None:
+            return None
+        return self.replay_fills.get(f"{self.base_target:g}")

@@ -30,7 +30,7 @@ from retailai.core.models import AuditEvent
 from retailai.core.roles import has_role
 
 from . import purchasing
-from .calibration import stored_calibration
+from .calibration import run_calibrations, stored_calibration
 from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
 from .selectors import stock_levels_visible_to
 
@@ -125,7 +125,12 @@ def purchase_order_inbox(request):
     return render(
         request,
         "inventory/purchase_order_inbox.html",
-        {"page": page, "form": form, "threshold": settings.PO_SECOND_APPROVAL_VALUE},
+        {
+            "page": page,
+            "form": form,
+            "threshold": settings.PO_SECOND_APPROVAL_VALUE,
+            "calibrations": run_calibrations(active_run("D") or active_run("W")),
+        },
     )
 
 

@@ -92,6 +92,9 @@ def test_too_wide_bands_are_planned_below_the_target_and_the_replay_lands_on_it(
     assert f"Planned at fill {e['planning_fill']}" in page
     what_if = client.get(f"/purchase-orders/what-if/TEA/?location={assortment['location'].pk}").content.decode()
     assert "Planned at fill" in what_if
+    inbox = client.get("/purchase-orders/").content.decode()
+    assert "How tonight's suggestions read the forecast" in inbox
+    assert f"{cal.planning_fills['0.95']:.3f}" in inbox and f"{cal.uncalibrated_fill:.3f}" in inbox
 
 
 def test_a_run_with_only_the_last_window_calibrates_on_it(assortment, suggest):
