@@ -110,10 +110,11 @@ def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduc
             "unit_cost": [float(by_product[p].unit_cost) for p in lead],
         }
     )
-    targets = service_targets()
-    base = float(np.median(list(targets.values())))
+    targets = sorted(set(service_targets().values()))
+    base = float(np.median(targets))
+    # The lowest, middle and highest targets are replayed; suggestions interpolate between them.
     config = ReplenishmentConfig(review_period=review, service_level=base)
-    result = calibrate_targets(forecasts, actual, config, tuple(targets.values()), items)
+    result = calibrate_targets(forecasts, actual, config, (targets[0], base, targets[-1]), items)
     return PolicyCalibration(
         run=run,
         location=location,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def quantile_paths(
     rho = float(np.clip(error_correlation, 0.0, 0.999))
     common = rng.standard_normal((n_paths, 1))
     own = rng.standard_normal((n_paths, periods))
-    u = norm.cdf(np.sqrt(rho) * common + np.sqrt(1 - rho) * own)
+    u = ndtr(np.sqrt(rho) * common + np.sqrt(1 - rho) * own)
     # Extend the quantile function to levels 0 and 1 with the slopes of the outer quantile pairs (floored at 0).
     if len(levels) > 1:
         lo_slope = (quantiles[:, 1] - quantiles[:, 0]) / max(levels[1] - levels[0], 1e-9)
@@ -192,15 +192,16 @@ def level_candidates(
     )
     csum = np.concatenate((np.zeros((paths.shape[0], 1)), np.cumsum(paths, axis=1)), axis=1)
     grids, losts = [], []
-    review = np.zeros(horizon)
-    expected_cover = np.zeros(horizon)
+    # Cover and lead-time demand of every period at once (paths × periods), and their candidate grids.
+    covers = csum[:, cover : cover + horizon] - csum[:, :horizon]
+    leads = csum[:, lead_time : lead_time + horizon] - csum[:, :horizon]
+    review = (covers - leads).mean(axis=0)
+    expected_cover = covers.mean(axis=0)
+    quantile_grid = np.ceil(np.quantile(covers, np.linspace(0.0, 1.0, 401), axis=0))
     for t in range(horizon):
-        d_cover = csum[:, t + cover] - csum[:, t]
-        d_lead = csum[:, t + lead_time] - csum[:, t]
-        review[t] = float((d_cover - d_lead).mean())
-        expected_cover[t] = float(d_cover.mean())
+        d_cover, d_lead = covers[:, t], leads[:, t]
         lot = effective_lot(review[t], pack_size=pack_size, moq=moq)
-        grid = np.unique(np.ceil(np.quantile(d_cover, np.linspace(0.0, 1.0, 401))))
+        grid = np.unique(quantile_grid[:, t])
         if lot > 1:
             # With wide lots the level can sit well below the cover demand: search from zero.
             top = float(np.ceil(d_cover.max()))

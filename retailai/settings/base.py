@@ -223,7 +223,7 @@ PO_HISTORY_CAP_HEADROOM = 0.25
 # Suggestions plan each target at the fill a replay of the forecast run's last backtest window showed reaches it
 # (inventory.calibration); the replay samples at most this many products per location.
 PO_CALIBRATION = env_bool("PO_CALIBRATION", True)
-PO_CALIBRATION_MAX_SERIES = env_int("PO_CALIBRATION_MAX_SERIES", 2000)
+PO_CALIBRATION_MAX_SERIES = env_int("PO_CALIBRATION_MAX_SERIES", 500)
 # Fill-rate targets by ABC/XYZ class; None uses inventory.engine.policy.DEFAULT_SERVICE_LEVELS.
 PO_SERVICE_LEVELS: dict[str, float] | None = None
 PO_SECOND_APPROVAL_VALUE = env_int("PO_SECOND_APPROVAL_VALUE", 5000)
