@@ -89,12 +89,12 @@ def test_too_wide_bands_are_planned_below_the_target_and_the_replay_lands_on_it(
     client.force_login(personas["buyer"])
     po = PurchaseOrder.objects.get(supplier=assortment["own"], status="draft")
     page = client.get(f"/purchase-orders/{po.pk}/").content.decode()
-    assert f"Planned at fill {e['planning_fill']}" in page
+    assert f"Planned at fill {e['planning_fill']:.3f} to reach {e['service_level']}" in page
     what_if = client.get(f"/purchase-orders/what-if/TEA/?location={assortment['location'].pk}").content.decode()
     assert "Planned at fill" in what_if
     inbox = client.get("/purchase-orders/").content.decode()
     assert "How tonight's suggestions read the forecast" in inbox
-    assert f"{cal.planning_fills['0.95']:.3f}" in inbox and f"{cal.uncalibrated_fill:.3f}" in inbox
+    assert f"0.95 → {cal.planning_fills['0.95']:.3f}" in inbox and f"{cal.uncalibrated_fill:.3f}" in inbox
 
 
 def test_a_run_with_only_the_last_window_calibrates_on_it(assortment, suggest):
