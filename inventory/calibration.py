@@ -25,7 +25,7 @@ from .engine.policy import DEFAULT_SERVICE_LEVELS
 from .engine.replenish import ReplenishmentConfig
 from .models import Location, PolicyCalibration, SupplierProduct
 
-#: Fewest products and periods a replay needs before its planning fills are trusted.
+#: Fewest backtested products a replay needs before its planning fills are trusted.
 MIN_SERIES = 5
 
 

@@ -298,10 +298,10 @@ def calibrate_targets(
 ) -> TargetCalibration:
     """For every target, the smallest planning fill whose replayed fill reaches it; the path settings stay.
 
-    Unlike :func:`calibrate_policy` nothing but the planning fill is chosen: a replay of one backtest window is
-    too little evidence to also pick a spread shape and an error correlation (each extra choice fits the
-    window's own accidents). Planning fills never fall as the target rises; a target out of reach gets the
-    top of `fill_bounds`, and ``fills`` says how far the replay got.
+    Unlike :func:`calibrate_policy` nothing but the planning fill is chosen: a replay of a few backtest windows
+    is too little evidence to also pick a spread shape and an error correlation (each extra choice fits the
+    windows' own accidents). Planning fills never fall as the target rises; a target out of reach gets the
+    top of `fill_bounds`, and ``fills`` says how far the replay got (at the fill its own bisection found).
     """
     config = replace(config, envelope_level=None, planning_fill=None)
     pcs = [policy_candidates(f, config, items) for f in forecasts]
