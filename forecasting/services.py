@@ -110,7 +110,7 @@ def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
         result = forecast(history, future, _config(run), attributes=product_attributes(list(skus)))
         forecasts = _forecast_rows(run, result.forecast, skus, result.explanations)
         backtests = _backtest_rows(run, result.metrics, result.chosen, result.explanations, skus)
-        _attach_last_origin(backtests, result.backtest, skus)
+        _attach_backtest_windows(backtests, result.backtest, skus)
     with transaction.atomic():
         Forecast.objects.filter(run=run, product_id__in=product_ids).delete()
         SeriesBacktest.objects.filter(run=run, product_id__in=product_ids).delete()
@@ -208,14 +208,12 @@ def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, 
     return rows
 
 
-def _attach_last_origin(backtests: list[SeriesBacktest], frame: pd.DataFrame | None, skus: dict[str, int]) -> None:
+def _attach_backtest_windows(backtests: list[SeriesBacktest], frame: pd.DataFrame | None, skus: dict[str, int]) -> None:
     """Store each chosen row's backtest forecasts compactly (lists of dates and rounded values): every origin's
     window in ``origins``, the last one also in ``last_origin`` for the chart."""
     if frame is None or frame.empty:
         return
     chosen = {(b.product_id, b.model): b for b in backtests if b.chosen}
-    if "origin" not in frame.columns:
-        frame = frame.assign(origin=0)
     for (sid, model), part in frame.sort_values(["origin", "date"]).groupby(["series_id", "model"], sort=False):
         row = chosen.get((skus.get(str(sid)), str(model)))
         if row is None:

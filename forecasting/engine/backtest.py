@@ -538,13 +538,6 @@ def origin_frames(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen
     return out[out["actual"].notna()].sort_values(["series_id", "origin", "date"], kind="stable").reset_index(drop=True)
 
 
-def last_origin_frame(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
-    """:func:`origin_frames` at the last origin only, without the origin column."""
-    frame = origin_frames(bt, dates, ids, chosen)
-    last = frame[frame["origin"] == len(bt.cuts) - 1] if len(frame) else frame
-    return last.drop(columns="origin").reset_index(drop=True)
-
-
 __all__ = [
     "SEASON",
     "YEARLY_MODELS",
@@ -560,7 +553,6 @@ __all__ = [
     "choose_models",
     "consistent_winners",
     "interval_quantiles",
-    "last_origin_frame",
     "origin_frames",
     "origin_cuts",
     "run_backtest",
