@@ -4,7 +4,8 @@ The last periods of each dataset are replayed with the lost-sales simulation of 
 (``inventory.engine.simulate.simulate_lost_sales``), review every period. The project's policy re-forecasts
 at a rolling origin every ``step`` periods (forecasting engine, future covariates known as planned) and takes
 its levels from the quantiles (``inventory.engine.replenish.policy_from_forecast``). How it reads the quantiles
-(spread shape, error correlation, the planning fill that lands on the target) is chosen beforehand by a
+(spread shape, which may be the series' own deviation of demand over the last year; error correlation; the
+planning fill that lands on the target) is chosen beforehand by a
 calibration replay of the same length just before the replay window, with forecasts made then
 (``inventory.engine.calibrate.calibrate_policy``); the replay window is never used to tune it. The textbook policy sets
 s = μ(L+R) + kσ√(L+R), S = s + μR from the year of history before the replay; its safety factor k is found by
@@ -309,7 +310,12 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
         out[name] = (fill(ours), ratio)
     print(pd.DataFrame(rows).set_index("policy").to_string())
     for name, cal in r["calibrations"].items():
-        shape = {"forecast": "the forecaster's", "level": "scaled with the median", "measured": "measured"}[cal.spread]
+        shape = {
+            "forecast": "the forecaster's",
+            "level": "scaled with the median",
+            "measured": "measured",
+            "history": "the demand history's deviation",
+        }[cal.spread]
         if cal.measured is not None:
             shape += f" (median weight {cal.measured.median_weight:.2f})"
         print(

@@ -32,7 +32,7 @@ ENVELOPE_LEVELS = (None, 0.9, 0.95, 0.99)
 class Calibration:
     """What a calibration replay chose, and what the chosen policy achieved on the calibration periods."""
 
-    spread: str  # "forecast", "level" or "measured"
+    spread: str  # "forecast", "level", "measured" or "history"
     spread_power: float
     measured: MeasuredErrors | None
     error_correlation: float
@@ -44,7 +44,12 @@ class Calibration:
 
     def apply(self, config: ReplenishmentConfig) -> ReplenishmentConfig:
         """The config with the calibrated spread shape, correlation and planning fill."""
-        policy = replace(config.policy, spread_power=self.spread_power, error_correlation=self.error_correlation)
+        policy = replace(
+            config.policy,
+            spread_power=self.spread_power,
+            error_correlation=self.error_correlation,
+            history_spread=self.spread == "history",
+        )
         if self.measured is not None:
             policy = replace(
                 policy,
@@ -215,10 +220,14 @@ def calibrate_policy(
     shapes = [("forecast" if p == 0 else "level", p, None) for p in spread_powers]
     if measured is not None:
         shapes.append(("measured", 0.0, measured))
+    if history is not None:
+        shapes.append(("history", 0.0, None))
     rows, best = [], None
     for spread, power, errors in shapes:
         for rho in error_correlations:
-            policy = replace(config.policy, spread_power=power, error_correlation=rho)
+            policy = replace(
+                config.policy, spread_power=power, error_correlation=rho, history_spread=spread == "history"
+            )
             if errors is not None:
                 policy = replace(
                     policy,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,11 @@ class PolicyConfig:
     # level the mean median over the horizon; a weight below 1 shrinks forecasts that overreact toward the level.
     median_weight: float = 1.0
     median_scale: float = 1.0
+    # Spread from the demand itself: each period is q50 + deviation × z, z the normal quantile at each level, with
+    # the series' own standard deviation of demand over its recent history (``history_spread``); the forecast
+    # then says only where the median lies. ``deviation`` is set per series by the caller that knows the history.
+    history_spread: bool = False
+    deviation: float | None = None
     seed: int = 0
 
 
@@ -54,6 +59,7 @@ def reshape_quantiles(
     relative_errors: tuple[tuple[float, float], ...] | None = None,
     median_weight: float = 1.0,
     median_scale: float = 1.0,
+    deviation: float | None = None,
 ) -> np.ndarray:
     """Period-specific quantiles: q50 + scale × (q − q50) × ((q50 + m) / (typical + m)) ** power, clipped at 0.
 
@@ -61,12 +67,18 @@ def reshape_quantiles(
     week get the same spread. Scaling the spread with the period's median (typical = the median of the medians
     over the horizon, m a small floor so zero medians keep some spread) restores the usual retail shape: errors
     grow with the level.
+
+    With a `deviation`, every period is q50 + deviation × z instead (z the standard normal quantile at each
+    level): the same spread in every period, as the demand's own history shows it.
     """
     q = np.maximum.accumulate(np.clip(np.asarray(quantiles, dtype=float), 0, None), axis=1)
-    if spread_power == 0.0 and spread_scale == 1.0 and relative_errors is None:
+    if spread_power == 0.0 and spread_scale == 1.0 and relative_errors is None and deviation is None:
         return q
     levels = np.asarray(levels, dtype=float)
     mid = np.array([np.interp(0.5, levels, row) for row in q])
+    if deviation is not None:
+        z = ndtri(np.clip(levels, 1e-6, 1 - 1e-6))
+        return np.maximum.accumulate(np.clip(mid[:, None] + deviation * z[None, :], 0, None), axis=1)
     typical = float(np.mean(mid))
     floor = level_floor(mid)
     if relative_errors is not None:
@@ -184,6 +196,7 @@ def level_candidates(
         relative_errors=config.relative_errors,
         median_weight=config.median_weight,
         median_scale=config.median_scale,
+        deviation=config.deviation if config.history_spread else None,
     )
     # Periods past the horizon repeat the last forecast period.
     padded = np.vstack([quantiles, np.repeat(quantiles[-1:], cover, axis=0)])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -117,6 +117,11 @@ def policy_candidates(
     settings = series_settings(ids[starts], config, items)
     q_all = frame[list(qcols)].to_numpy(dtype=float)
     levels = np.array(list(qcols.values()))
+    by: dict[str, np.ndarray] = {}
+    if history is not None and not history.empty:
+        start = pd.Timestamp(frame["date"].min())
+        past = history[pd.to_datetime(history["date"]) < start].sort_values("date", kind="stable")
+        by = {str(k): g["quantity"].to_numpy(dtype=float)[-window:] for k, g in past.groupby("series_id")}
     candidates = []
     for a, b in zip(starts, ends, strict=True):
         s = settings.loc[ids[a]]
@@ -128,19 +133,34 @@ def policy_candidates(
                 review_period=config.review_period,
                 pack_size=int(s["pack_size"]),
                 moq=int(s["moq"]),
-                config=config.policy,
+                config=_series_policy(config.policy, by.get(ids[a])),
             )
         )
     sums = None
-    if history is not None and not history.empty:
-        start = pd.Timestamp(frame["date"].min())
-        past = history[pd.to_datetime(history["date"]) < start].sort_values("date", kind="stable")
-        by = {str(k): g["quantity"].to_numpy(dtype=float)[-window:] for k, g in past.groupby("series_id")}
+    if by:
         sums = [
             cover_window_sums(by.get(sid, np.zeros(0)), int(settings.loc[sid, "lead_time"]) + config.review_period)
             for sid in ids[starts]
         ]
     return PolicyCandidates(ids, frame["date"].to_numpy(), candidates, settings, sums)
+
+
+#: Fewest history periods whose standard deviation may set a series' spread (``PolicyConfig.history_spread``).
+MIN_SPREAD_HISTORY = 8
+
+
+def _series_policy(policy: PolicyConfig, past: np.ndarray | None) -> PolicyConfig:
+    """The policy for one series: with ``history_spread``, its deviation is that of its recent demand.
+
+    A series with too little history keeps the forecaster's own spread.
+    """
+    if not policy.history_spread:
+        return policy
+    v = np.asarray(past if past is not None else [], dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) < MIN_SPREAD_HISTORY:
+        return replace(policy, history_spread=False)
+    return replace(policy, deviation=float(np.std(v, ddof=1)))
 
 
 def choose_levels(pc: PolicyCandidates, config: ReplenishmentConfig, fill_rate: float | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from inventory.engine.calibrate import (
+    Calibration,
     calibrate_policy,
     calibrate_targets,
     interpolate_planning_fill,
@@ -187,3 +188,83 @@ def test_envelope_caps_the_order_up_to_at_the_history_cover_demand():
     assert (capped["reorder_point"] == 57).all()
     half = policy_from_forecast(forecast, replace(cfg, envelope_level=0.5), None, history, 52)
     assert (half["order_up_to"] == 30).all()
+
+
+def test_history_spread_is_the_median_plus_the_demand_deviation():
+    # z at 0.1 and 0.9 is -/+1.2816; the low quantile of the first period clips at zero.
+    q = np.array([[0.0, 4.0, 900.0], [30.0, 40.0, 45.0]])
+    out = reshape_quantiles(q, LEVELS, deviation=5.0)
+    assert out[0].tolist() == pytest.approx([0.0, 4.0, 4.0 + 5.0 * 1.28155], abs=1e-3)
+    assert out[1].tolist() == pytest.approx([40.0 - 5.0 * 1.28155, 40.0, 40.0 + 5.0 * 1.28155], abs=1e-3)
+
+
+def test_history_spread_takes_each_series_own_deviation():
+    days = pd.date_range("2024-01-07", periods=24, freq="W")
+    # Series a: 20 weeks alternating 90 and 110 (deviation 10.26); b: only 3 weeks, too few to measure.
+    history = pd.concat(
+        [
+            pd.DataFrame({"series_id": "a", "date": days[:20], "quantity": [90.0, 110.0] * 10}),
+            pd.DataFrame({"series_id": "b", "date": days[17:20], "quantity": [100.0] * 3}),
+        ]
+    )
+    # Both forecasts have the right median and absurdly wide bands.
+    rows = [(s, d, 0.0, 100.0, 1000.0) for s in ("a", "b") for d in days[20:]]
+    forecast = pd.DataFrame(rows, columns=["series_id", "date", "q10", "q50", "q90"])
+    cfg = ReplenishmentConfig(lead_time=2, policy=PolicyConfig(history_spread=True, error_correlation=0.0))
+    levels = policy_from_forecast(forecast, cfg, None, history, 52).set_index("series_id")["order_up_to"]
+    # Three weeks of 100 with a deviation of 10 a week: the level sits a little above 300, not near 3 x 1000.
+    assert ((levels["a"] > 300) & (levels["a"] < 360)).all()
+    assert (levels["b"] > 1000).all()  # the forecaster's own bands for a series with too little history
+    plain = policy_from_forecast(forecast, replace(cfg, policy=PolicyConfig()), None, history, 52)
+    assert (plain.set_index("series_id")["order_up_to"]["a"] > 1000).all()
+
+
+def test_history_spread_needs_far_less_stock_than_misshapen_forecast_bands():
+    rng = np.random.default_rng(5)
+    series = [f"S{i}" for i in range(8)]
+    dates = pd.date_range("2023-01-02", periods=60, freq="W-MON")
+    demand = np.clip(np.round(rng.normal(100, 15, (len(series), len(dates)))), 0, None)
+    actual = pd.DataFrame(
+        [(s, d, demand[i, j]) for i, s in enumerate(series) for j, d in enumerate(dates)],
+        columns=["series_id", "date", "quantity"],
+    )
+    # The median is right; the bands swing from +-2 in even weeks to +-300 in odd ones, while demand is steady.
+    forecasts = []
+    for o in range(40, 56, 4):
+        rows = [
+            (s, d, 100 - w, 100.0, 100 + w)
+            for s in series
+            for j, d in zip(range(o, o + 7), dates[o : o + 7], strict=True)
+            for w in [2.0 if j % 2 == 0 else 300.0]
+        ]
+        forecasts.append(pd.DataFrame(rows, columns=["series_id", "date", "q10", "q50", "q90"]))
+    window = actual[(actual["date"] >= dates[40]) & (actual["date"] < dates[56])]
+    config = ReplenishmentConfig(lead_time=2, service_level=0.95, policy=PolicyConfig(n_paths=400))
+    cal = calibrate_policy(forecasts, window, config, history=actual, envelope_levels=(None,))
+
+    tried = cal.tried.set_index(["spread", "error_correlation"])
+    history = tried.loc["history"]
+    own = tried.loc[["forecast", "level"]]
+    assert (history["fill"] >= 0.95).all()
+    # Steady demand of deviation 15: the demand's own spread keeps well under half the stock of the swinging bands.
+    assert history["inventory"].min() < 0.6 * own["inventory"].min()
+    assert cal.average_inventory <= history["inventory"].min()
+    # Without a history the shape is not offered.
+    assert "history" not in set(calibrate_policy(forecasts, window, config).tried["spread"])
+
+
+def test_a_history_spread_calibration_applies_to_the_config():
+    cal = Calibration(
+        spread="history",
+        spread_power=0.0,
+        measured=None,
+        error_correlation=0.3,
+        planning_fill=0.9,
+        envelope_level=None,
+        fill_rate=0.95,
+        average_inventory=1.0,
+        tried=pd.DataFrame(),
+    )
+    applied = cal.apply(ReplenishmentConfig())
+    assert applied.policy.history_spread and applied.policy.error_correlation == 0.3
+    assert applied.planning_fill == 0.9
