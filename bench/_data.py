@@ -102,19 +102,33 @@ def online_retail_weekly(top: int = 200, data: Path = SHARED_DATA) -> pd.DataFra
 
 
 def m5_tiny(data: Path = SHARED_DATA) -> pd.DataFrame:
-    """Daily M5 sales of 10 items (zero days restored) with sell price and an event flag."""
+    """Daily M5 sales of 10 items with sell price and an event flag, zero days restored.
+
+    The sample keeps only days with sales. Every item is reindexed from its first sale to the last day of the
+    sample (the M5 calendar ends on the same day for all items), so an item that stopped selling has zero days
+    at the end instead of a history that ends on its last sale; the held-out days are the same calendar days
+    for every item. A restored day carries the item's last known price and the calendar's event flag.
+    """
     files = sorted((data / "m5_tiny_sample").glob("*.csv.gz"))
     df = pd.read_csv(files[0], parse_dates=["date"])
-    df = df.assign(event=df["event_name_1"].notna().astype(float))
-    return pd.DataFrame(
-        {
-            "series_id": df["item_id"],
-            "date": df["date"],
-            "quantity": df["sales"].astype(float),
-            "sell_price": df["sell_price"].astype(float),
-            "event": df["event"],
-        }
-    )
+    events = df.groupby("date")["event_name_1"].apply(lambda e: float(e.notna().any()))
+    end = df["date"].max()
+    parts = []
+    for item, g in df.groupby("item_id", sort=True):
+        days = pd.date_range(g["date"].min(), end, freq="D")
+        g = g.set_index("date").reindex(days)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "series_id": item,
+                    "date": days,
+                    "quantity": g["sales"].fillna(0.0).astype(float).to_numpy(),
+                    "sell_price": g["sell_price"].ffill().bfill().astype(float).to_numpy(),
+                    "event": events.reindex(days).fillna(0.0).to_numpy(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def recreate_postgres_database(url: str) -> str:
