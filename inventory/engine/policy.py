@@ -29,7 +29,8 @@ class PolicyConfig:
     median_scale: float = 1.0
     # Spread from the demand itself: each period is q50 + deviation × z, z the normal quantile at each level, with
     # the series' own standard deviation of demand over its recent history (``history_spread``); the forecast
-    # then says only where the median lies. ``deviation`` is set per series by the caller that knows the history.
+    # then says only where the median lies. ``deviation`` is set per series by the caller that knows the history;
+    # without one the forecaster's spread stays.
     history_spread: bool = False
     deviation: float | None = None
     seed: int = 0
@@ -196,7 +197,7 @@ def level_candidates(
         relative_errors=config.relative_errors,
         median_weight=config.median_weight,
         median_scale=config.median_scale,
-        deviation=config.deviation if config.history_spread else None,
+        deviation=config.deviation,
     )
     # Periods past the horizon repeat the last forecast period.
     padded = np.vstack([quantiles, np.repeat(quantiles[-1:], cover, axis=0)])

@@ -152,14 +152,12 @@ MIN_SPREAD_HISTORY = 8
 def _series_policy(policy: PolicyConfig, past: np.ndarray | None) -> PolicyConfig:
     """The policy for one series: with ``history_spread``, its deviation is that of its recent demand.
 
-    A series with too little history keeps the forecaster's own spread.
+    A series with too little history keeps the forecaster's own spread (no deviation).
     """
-    if not policy.history_spread:
-        return policy
     v = np.asarray(past if past is not None else [], dtype=float)
     v = v[np.isfinite(v)]
-    if len(v) < MIN_SPREAD_HISTORY:
-        return replace(policy, history_spread=False)
+    if not policy.history_spread or len(v) < MIN_SPREAD_HISTORY:
+        return policy
     return replace(policy, deviation=float(np.std(v, ddof=1)))
 
 
