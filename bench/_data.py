@@ -75,8 +75,12 @@ def dominicks_oj(stores: int | None = None, data: Path = SHARED_DATA) -> pd.Data
     )
 
 
-def online_retail_weekly(top: int = 200, data: Path = SHARED_DATA) -> pd.DataFrame:
-    """Weekly net demand (sales minus cancellations) of the top SKUs by volume, last partial week dropped."""
+def online_retail_weekly(top: int = 200, data: Path = SHARED_DATA, *, unseen: int = 0) -> pd.DataFrame:
+    """Weekly net demand (sales minus cancellations) of the top SKUs by volume, last partial week dropped.
+
+    The SKUs are ranked on their volume before the last `unseen` weeks: a benchmark that scores those weeks
+    must not pick its series for how much they sold in them (that favours SKUs whose demand jumped there).
+    """
     df = pd.read_csv(
         data / "uci_online_retail" / "online_retail_2010-12_2011-12.csv.gz",
         dtype={"InvoiceNo": str, "StockCode": str},
@@ -97,8 +101,15 @@ def online_retail_weekly(top: int = 200, data: Path = SHARED_DATA) -> pd.DataFra
     last_full_week = pd.Timestamp("2011-11-28")
     lines = lines[lines["date"] < last_full_week + pd.Timedelta(days=7)]
     weekly = demand_from_lines(lines, freq="W", end=last_full_week, location_col=None)
-    top_ids = weekly.groupby("series_id")["quantity"].sum().nlargest(top).index
-    return weekly[weekly["series_id"].isin(top_ids)].reset_index(drop=True)
+    return top_by_volume(weekly, top, unseen)
+
+
+def top_by_volume(frame: pd.DataFrame, top: int, unseen: int = 0) -> pd.DataFrame:
+    """The rows of the `top` series by total quantity over all but the last `unseen` dates of the frame."""
+    dates = np.sort(frame["date"].unique())
+    seen = frame[frame["date"] < dates[-unseen]] if 0 < unseen < len(dates) else frame
+    top_ids = seen.groupby("series_id")["quantity"].sum().nlargest(top).index
+    return frame[frame["series_id"].isin(top_ids)].reset_index(drop=True)
 
 
 def m5_tiny(data: Path = SHARED_DATA) -> pd.DataFrame:

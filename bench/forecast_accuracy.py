@@ -47,7 +47,11 @@ def datasets(args: argparse.Namespace) -> dict[str, tuple[pd.DataFrame, Forecast
     if "dominicks" in wanted:
         out["dominicks"] = (_data.dominicks_oj(stores=args.dominicks_stores), ForecastConfig(horizon=12, country="US"))
     if "online_retail" in wanted:
-        out["online_retail"] = (_data.online_retail_weekly(top=200), ForecastConfig(horizon=8, country="GB"))
+        # The SKUs are ranked on the weeks before the scored ones (the holdout, or the window --windows-before
+        # scores and everything after it).
+        cfg = ForecastConfig(horizon=8, country="GB")
+        unseen = cfg.horizon * (1 + args.windows_before)
+        out["online_retail"] = (_data.online_retail_weekly(top=200, unseen=unseen), cfg)
     if "m5" in wanted:
         out["m5"] = (_data.m5_tiny(), ForecastConfig(horizon=28, country="US"))
     if args.windows_before:

@@ -82,10 +82,7 @@ def load(name: str, args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series |
     if name == "online_retail":
         # The top SKUs by volume before the replay: choosing by total volume would pick SKUs for the very
         # spikes the replay then has to serve.
-        df = _data.online_retail_weekly(top=10**6)
-        cut = np.sort(df["date"].unique())[-SETUPS[name].replay]
-        volume = df[df["date"] < cut].groupby("series_id")["quantity"].sum()
-        df = df[df["series_id"].isin(volume.nlargest(args.online_retail_top).index)].reset_index(drop=True)
+        df = _data.online_retail_weekly(top=args.online_retail_top, unseen=SETUPS[name].replay)
         return df, online_retail_prices(df["series_id"].unique())
     if name == "dominicks":
         df = _data.dominicks_oj(stores=args.dominicks_stores)
