@@ -161,6 +161,7 @@ class RunAccuracy:
     by_category: list[dict] = field(default_factory=list)
     model_mix: list[tuple[str, int]] = field(default_factory=list)
     hardest: list[dict] = field(default_factory=list)
+    stopped: list[dict] = field(default_factory=list)
 
 
 def _finite(value) -> float | None:
@@ -201,7 +202,27 @@ def run_accuracy(run: ForecastRun, *, uncategorised: str = "—", hardest: int =
         ],
         model_mix=[(str(k), int(v)) for k, v in chosen["model"].value_counts().items()],
         hardest=chosen.sort_values("wape", ascending=False, na_position="last").head(hardest).to_dict("records"),
+        stopped=sales_stopped(run),
     )
+
+
+def sales_stopped(run: ForecastRun, *, limit: int = 50) -> list[dict]:
+    """Series of a run whose sales stopped improbably long ago (``sales_stopped_periods`` in the explanation).
+
+    Largest first by the demand missed since: periods without sales × the demand per period before they began.
+    """
+    rows = (
+        SeriesBacktest.objects.filter(run=run, chosen=True, explanation__sales_stopped_periods__gt=0)
+        .values_list("product__sku", "product__name", "product__category__name", "explanation")
+        .order_by()
+    )
+    out = []
+    for sku, name, category, e in rows:
+        periods, rate = int(e.get("sales_stopped_periods") or 0), float(e.get("demand_before_stop") or 0.0)
+        out.append(
+            {"sku": sku, "name": name, "category": category, "periods": periods, "rate": rate, "missed": periods * rate}
+        )
+    return sorted(out, key=lambda r: (-r["missed"], r["sku"]))[:limit]
 
 
 def backtest_windows(*, run: ForecastRun, product_ids: list[int], location_code: str = "") -> dict[int, list[dict]]:

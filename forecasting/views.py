@@ -121,6 +121,10 @@ def _driver(key: str, value) -> tuple[str, object]:
     return label, value
 
 
+#: Explanation keys the product page shows as notices of their own, not in the table of drivers.
+NOT_DRIVERS = {"series_id", "model", "cold_start", "sales_stopped_periods", "demand_before_stop"}
+
+
 @login_required
 def product_forecast_page(request, sku: str):
     """History, forecast median with its 10–90 band, the backtest scores of every candidate and the drivers."""
@@ -192,10 +196,11 @@ def product_forecast_page(request, sku: str):
         markers=markers,
         y_label=_("Units per period"),
     )
+    explanation = chosen.explanation if chosen else {}
     drivers = [
         _driver(key, value)
-        for key, value in (chosen.explanation if chosen else {}).items()
-        if key not in {"series_id", "model"} and not key.startswith("backtest_")
+        for key, value in explanation.items()
+        if key not in NOT_DRIVERS and not key.startswith("backtest_")
     ]
     return render(
         request,
@@ -207,6 +212,8 @@ def product_forecast_page(request, sku: str):
             "backtests": backtests,
             "chosen": chosen,
             "drivers": drivers,
+            "stopped_periods": int(explanation.get("sales_stopped_periods") or 0),
+            "demand_before_stop": float(explanation.get("demand_before_stop") or 0.0),
             "chart": chart,
             "has_history": bool(history_points),
             "freq": freq,

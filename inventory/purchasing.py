@@ -21,7 +21,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from forecasting.models import Forecast, ForecastRun
+from forecasting.models import Forecast, ForecastRun, SeriesBacktest
 from forecasting.selectors import active_run, demand_peaks
 from retailai.core.choices import Role
 from retailai.core.errors import Conflict, NotAllowed, ValidationFailed
@@ -72,6 +72,8 @@ class ForecastInput:
     p90: np.ndarray
     # The history's peak the quantiles were held under, when the forecast's median went above it.
     capped_at: float | None = None
+    # Periods without sales at the end of the history, where the forecast run judged such a gap improbable.
+    sales_stopped_periods: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,11 @@ def forecast_inputs(*, run: ForecastRun, product_ids: list[int], location_code: 
         fallback = {0.1: q10, 0.5: q50, 0.9: q90}
         values = [float((qs or {}).get(str(q), fallback.get(q, q50))) for q in levels]
         by_series[(product_id, code)].append((day, values, q10, q50, q90))
+    stopped = dict(
+        SeriesBacktest.objects.filter(
+            run=run, chosen=True, product_id__in=product_ids, explanation__sales_stopped_periods__gt=0
+        ).values_list("product_id", "explanation__sales_stopped_periods")
+    )
     out = {}
     for product_id in product_ids:
         series = by_series.get((product_id, location_code)) or by_series.get((product_id, ""))
@@ -132,6 +139,7 @@ def forecast_inputs(*, run: ForecastRun, product_ids: list[int], location_code: 
             p10=np.array([s[2] for s in series], dtype=float),
             median=np.array([s[3] for s in series], dtype=float),
             p90=np.array([s[4] for s in series], dtype=float),
+            sales_stopped_periods=int(stopped.get(product_id) or 0),
         )
     return out
 
@@ -168,7 +176,7 @@ def history_capped(forecasts: dict[int, ForecastInput], peaks: dict[int, float])
         p10, median, p90 = (np.array([np.interp(level, f.levels, row) for row in q]) for level in (0.1, 0.5, 0.9))
         out[product_id] = ForecastInput(
             levels=f.levels, quantiles=q, dates=f.dates, median=median, p10=p10, p90=p90,
-            capped_at=peak if scaled.any() else None,
+            capped_at=peak if scaled.any() else None, sales_stopped_periods=f.sales_stopped_periods,
         )  # fmt: skip
     return out
 
@@ -264,6 +272,8 @@ def line_suggestion(
     }
     if forecast.capped_at is not None:
         explanation["forecast_capped_at"] = round(forecast.capped_at, 2)
+    if forecast.sales_stopped_periods:
+        explanation["sales_stopped_days"] = forecast.sales_stopped_periods * period_days
     slack = None if before is None else round(before - lead_time_days, 1)
     return LineSuggestion(
         terms=terms, quantity=quantity, explanation=explanation, cover_slack_days=slack, spread=spread
@@ -358,7 +368,7 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
             },
         )
         for po in result.created:
-            _auto_approve_if_eligible(po, spreads=[s.spread for s in suggestions[po.supplier_id]])
+            _auto_approve_if_eligible(po, suggestions[po.supplier_id])
     return result
 
 
@@ -438,10 +448,14 @@ def _draft_create(*, location: Location, as_of: date, lines: list[LineSuggestion
     return po
 
 
-def _auto_approve_if_eligible(po: PurchaseOrder, *, spreads: list[float]) -> None:
-    """Low-value orders whose forecasts are all tight approve themselves, labelled as such."""
+def _auto_approve_if_eligible(po: PurchaseOrder, lines: list[LineSuggestion]) -> None:
+    """Low-value orders whose forecasts are all tight approve themselves, labelled as such; never one with a
+    product whose sales stopped (a stock-out hides demand that goes on, a delisting ends it: a buyer looks first)."""
     limit = Decimal(settings.PO_AUTO_APPROVE_VALUE)
+    spreads = [s.spread for s in lines]
     if limit <= 0 or po.total_value > limit or max(spreads) > settings.PO_AUTO_APPROVE_MAX_SPREAD:
+        return
+    if any(s.explanation.get("sales_stopped_days") for s in lines):
         return
     now = timezone.now()
     claimed = PurchaseOrder.objects.filter(pk=po.pk, status=S.DRAFT).update(

@@ -47,6 +47,49 @@ def driver_effects(panel: Panel) -> pd.DataFrame:
     return pd.DataFrame({"series_id": panel.ids, **out})
 
 
+#: A run of periods without sales at the end of a history is flagged when the series' own share of periods without
+#: sales before it makes a run that long less likely than this: the item has most likely stopped selling (out of
+#: stock, delisted, a broken feed) and its forecast needs a look first.
+STOPPED_CHANCE = 1e-3
+
+
+def sales_stopped(y: np.ndarray, freq: str, chance: float = STOPPED_CHANCE) -> tuple[np.ndarray, np.ndarray]:
+    """Per series: the periods without sales since its last sale where such a run is improbable (else 0), and the
+    mean demand per period over the window before that last sale (0 where nothing is flagged).
+
+    A run of r periods is improbable when p0 ** r < `chance`, p0 the share of periods without sales in the last
+    ``4 × LONG_WINDOW`` observed periods up to the last sale (with one sale and one zero period added, so a series
+    that never missed a period still needs two empty ones in a row). Missing periods count neither way; a series
+    needs ``LONG_WINDOW`` observed periods before its last sale to be judged at all.
+    """
+    y = np.asarray(y, dtype=float)
+    n, t_len = y.shape
+    window, needed = 4 * LONG_WINDOW[freq], LONG_WINDOW[freq]
+    observed = ~np.isnan(y)
+    sale = observed & (y > 0)
+    empty = observed & ~sale
+    has_sale = sale.any(axis=1)
+    last = np.where(has_sale, t_len - 1 - np.argmax(sale[:, ::-1], axis=1), 0)
+    rows = np.arange(n)
+
+    def upto(counts: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Counts over periods [0, end) per series (end may be 0)."""
+        c = np.concatenate((np.zeros((n, 1)), np.cumsum(counts, axis=1)), axis=1)
+        return c[rows, end]
+
+    start = np.maximum(last + 1 - window, 0)
+    empty_f, observed_f = empty.astype(float), observed.astype(float)
+    run = upto(empty_f, np.full(n, t_len)) - upto(empty_f, last + 1)
+    seen = upto(observed_f, last + 1) - upto(observed_f, start)
+    zeros = upto(empty_f, last + 1) - upto(empty_f, start)
+    units = upto(np.where(observed, y, 0.0), last + 1) - upto(np.where(observed, y, 0.0), start)
+    p0 = (zeros + 1) / (seen + 2)
+    with np.errstate(divide="ignore"):
+        flagged = has_sale & (seen >= needed) & (run >= 2) & (run * np.log(p0) < np.log(chance))
+    rate = np.where(flagged, units / np.maximum(seen, 1), 0.0)
+    return np.where(flagged, run, 0).astype(int), rate
+
+
 def explain(panel: Panel, chosen: pd.Series, metrics: pd.DataFrame, cold: np.ndarray) -> pd.DataFrame:
     """One row per series: model, backtest WAPE/MASE/coverage, drivers and the top driver by size."""
     drivers = driver_effects(panel)
@@ -57,6 +100,9 @@ def explain(panel: Panel, chosen: pd.Series, metrics: pd.DataFrame, cold: np.nda
     for c in ("wape", "mase", "coverage_80", "bias"):
         out.insert(1, f"backtest_{c}", m[c].reindex(out.index))
     out["cold_start"] = cold
+    stopped, before = sales_stopped(panel.y, panel.freq)
+    out["sales_stopped_periods"] = stopped
+    out["demand_before_stop"] = before
     effect_cols = [c for c in out.columns if c.endswith(("_lift", "_elasticity"))] + ["seasonality"]
     sizes = out[effect_cols].abs()
     out["top_driver"] = sizes.idxmax(axis=1).where(sizes.max(axis=1) > 0, "baseline_level")

@@ -343,3 +343,27 @@ def test_the_net_price_is_a_covariate_only_when_the_run_asks_for_it(settings, wi
     assert ("price_elasticity" in explanation) is with_price
     if with_price:
         assert explanation["price_elasticity"] < -1.0
+
+
+@pytest.mark.django_db
+def test_a_product_whose_sales_stopped_is_listed_on_the_dashboard_and_warned_on_its_page(client, personas):
+    from retailai.commerce.models import OrderLine
+
+    steady, gone = factories.ProductFactory(sku="STEADY"), factories.ProductFactory(sku="GONE")
+    _history([steady, gone], days=90)
+    # GONE (twice WEEKLY, 78 a week) sold nothing in the last 12 days of the history, which ends on 2011-12-04.
+    OrderLine.objects.filter(product=gone, placed_at__gte=datetime(2011, 11, 23, tzinfo=LONDON)).delete()
+    run = services.forecast_run_create(freq="D", horizon=7)
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+    services.forecast_run_activate(run_id=run.pk)
+
+    client.force_login(personas["buyer"])
+    dashboard = client.get("/forecasts/")
+    stopped = dashboard.context["accuracy"].stopped
+    assert [(s["sku"], s["periods"]) for s in stopped] == [("GONE", 12)]
+    assert stopped[0]["rate"] == pytest.approx(2 * sum(WEEKLY) / 7, rel=0.02)
+    assert b"Sales stopped" in dashboard.content and b"Days without sales" in dashboard.content
+    page = client.get("/forecasts/product/GONE/")
+    assert b"No sales in the last 12 days" in page.content
+    assert b"No sales in the last" not in client.get("/forecasts/product/STEADY/").content

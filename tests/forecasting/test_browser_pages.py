@@ -118,3 +118,34 @@ def test_product_forecast_chart_without_promotions(ui, personas):
     assert "Promotion" not in ui.find("svg.chart").get_attribute("innerHTML")
     assert ui.find_all("table.promotions") == []
     ui.shot("forecast-product-plain")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_buyer_sees_which_products_stopped_selling(ui, personas):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from retailai.commerce.models import OrderLine
+    from tests.forecasting.test_app_runs import _history
+
+    cat = factories.CategoryFactory(name="Mugs")
+    steady = factories.ProductFactory(sku="PLAIN", name="Plain mug", category=cat)
+    gone = factories.ProductFactory(sku="SPOTTY", name="Spotty mug", category=cat)
+    _history([steady, gone], days=90)
+    OrderLine.objects.filter(
+        product=gone, placed_at__gte=datetime(2011, 11, 21, tzinfo=ZoneInfo("Europe/London"))
+    ).delete()  # the last 14 days of the history without a sale
+    _forecast_all()
+
+    ui.login("buyer")
+    ui.open("/forecasts/")
+    card = ui.wait_for("section.sales-stopped")
+    rows = card.find_elements("css selector", "tbody tr")
+    assert [r.text.split()[0] for r in rows] == ["SPOTTY"]
+    assert "14" in rows[0].text
+    ui.driver.execute_script("document.querySelector('section.sales-stopped').scrollIntoView()")
+    ui.shot("forecast-dashboard-sales-stopped")
+    rows[0].find_element("css selector", "a").click()
+    notice = ui.wait_for("p.sales-stopped")
+    assert "No sales in the last 14 days" in notice.text
+    ui.shot("forecast-product-sales-stopped")

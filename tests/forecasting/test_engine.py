@@ -8,6 +8,7 @@ import pytest
 
 from forecasting.engine import ForecastConfig, forecast
 from forecasting.engine.backtest import origin_frames, run_backtest, score_backtest
+from forecasting.engine.explain import sales_stopped
 from forecasting.engine.panel import build_panel
 from forecasting.engine.pipeline import model_factories
 from forecasting.engine.series import demand_from_lines
@@ -290,3 +291,37 @@ def test_series_with_opposite_error_shapes_keep_their_own():
     point = np.full((3, n, 7), 1000.0)
     actual = point + sign * rng.exponential(20.0, (3, n, 7))
     assert calibrate_pool(point, actual, actual - point) == 0.0
+
+
+def test_sales_that_stopped_improbably_long_ago_are_flagged_with_the_rate_before():
+    rng = np.random.default_rng(3)
+    steady = rng.poisson(8.0, 130).astype(float) + 1.0  # sells every day (about 9 a day)
+    sparse = np.where(np.arange(130) % 5 == 0, 3.0, 0.0)  # sells on 1 day in 5
+    y = np.vstack(
+        [
+            np.r_[steady[:120], np.zeros(10)],  # 10 empty days after daily sales: stopped
+            np.r_[steady[:129], 0.0],  # one empty day: nothing to say
+            np.r_[sparse[:120], 3.0, np.zeros(9)],  # 9 empty days are normal at 1 sale day in 5
+            np.r_[sparse[:90], 3.0, np.zeros(39)],  # 39 are not (0.8 ** 39 < 0.001)
+            np.r_[np.full(115, np.nan), steady[:5], np.zeros(10)],  # 5 days of history: too young to judge
+            np.r_[steady[:120], np.full(10, np.nan)],  # periods not observed are no evidence of a stop
+        ]
+    )
+    runs, rate = sales_stopped(y, "D")
+    assert list(runs) == [10, 0, 0, 39, 0, 0]
+    # The rate is that of the window before the last sale (112 days), not diluted by the empty days.
+    assert rate[0] == pytest.approx(steady[8:120].mean())
+    assert rate[3] == pytest.approx(np.r_[sparse[:90], 3.0][-112:].mean())
+    assert rate[1] == 0.0 and rate[2] == 0.0
+
+
+def test_a_forecast_explains_which_series_stopped_selling(fast_config):
+    history = daily_history(n_series=3, days=200, seed=2)
+    last = history["date"].max()
+    gone = (history["series_id"] == "S01") & (history["date"] > last - pd.Timedelta(days=14))
+    history.loc[gone, "quantity"] = 0.0
+    result = forecast(history, None, fast_config(horizon=7))
+    expl = result.explanations.set_index("series_id")
+    assert expl.loc["S01", "sales_stopped_periods"] == 14
+    assert expl.loc["S01", "demand_before_stop"] > 0
+    assert expl.loc[["S00", "S02"], "sales_stopped_periods"].tolist() == [0, 0]

@@ -317,6 +317,27 @@ def test_low_value_tight_suggestions_approve_themselves(assortment, suggest, set
     assert PurchaseOrder.objects.filter(supplier=assortment["other"]).count() == 1
 
 
+def test_an_order_with_a_product_whose_sales_stopped_waits_for_a_buyer(assortment, suggest, settings, client, personas):
+    from forecasting.models import SeriesBacktest
+
+    settings.PO_AUTO_APPROVE_VALUE = 150
+    run = active_forecast({assortment["products"]["JAM"]: 6.0, assortment["products"]["SALT"]: 1.0})
+    # The run found no JAM sales in its last 9 days, a gap its history makes improbable.
+    SeriesBacktest.objects.create(
+        run=run, product=assortment["products"]["JAM"], model="ets", chosen=True,
+        explanation={"sales_stopped_periods": 9.0, "demand_before_stop": 6.0},
+    )  # fmt: skip
+
+    suggest()
+
+    other = po_for(assortment["other"])
+    assert (other.status, other.is_auto_approved) == ("draft", False)  # low value and tight, yet not automatic
+    assert events("purchase_order.auto_approve") == 0
+    assert line(other, "JAM").explanation["sales_stopped_days"] == 9
+    client.force_login(personas["buyer"])
+    assert b"No sales for 9 days: check stock and listing" in client.get(f"/purchase-orders/{other.pk}/").content
+
+
 def test_the_task_runs_the_suggestion_under_a_job_run(assortment):
     from inventory.tasks import replenishment_suggest_task
 
