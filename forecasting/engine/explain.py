@@ -71,18 +71,16 @@ def sales_stopped(y: np.ndarray, freq: str, chance: float = STOPPED_CHANCE) -> t
     has_sale = sale.any(axis=1)
     last = np.where(has_sale, t_len - 1 - np.argmax(sale[:, ::-1], axis=1), 0)
     rows = np.arange(n)
-
-    def upto(counts: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """Counts over periods [0, end) per series (end may be 0)."""
-        c = np.concatenate((np.zeros((n, 1)), np.cumsum(counts, axis=1)), axis=1)
-        return c[rows, end]
-
-    start = np.maximum(last + 1 - window, 0)
-    empty_f, observed_f = empty.astype(float), observed.astype(float)
-    run = upto(empty_f, np.full(n, t_len)) - upto(empty_f, last + 1)
-    seen = upto(observed_f, last + 1) - upto(observed_f, start)
-    zeros = upto(empty_f, last + 1) - upto(empty_f, start)
-    units = upto(np.where(observed, y, 0.0), last + 1) - upto(np.where(observed, y, 0.0), start)
+    # Running totals per series (a leading 0 column): the count over periods [a, b) is c[b] - c[a].
+    c_empty, c_seen, c_units = (
+        np.concatenate((np.zeros((n, 1)), np.cumsum(a, axis=1)), axis=1)
+        for a in (empty.astype(float), observed.astype(float), np.where(observed, y, 0.0))
+    )
+    end, start = last + 1, np.maximum(last + 1 - window, 0)
+    run = c_empty[:, -1] - c_empty[rows, end]
+    seen = c_seen[rows, end] - c_seen[rows, start]
+    zeros = c_empty[rows, end] - c_empty[rows, start]
+    units = c_units[rows, end] - c_units[rows, start]
     p0 = (zeros + 1) / (seen + 2)
     with np.errstate(divide="ignore"):
         flagged = has_sale & (seen >= needed) & (run >= 2) & (run * np.log(p0) < np.log(chance))
