@@ -15,7 +15,7 @@ from retailai.commerce.models import OrderLine, Product, Promotion
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
-from .engine.series import demand_from_lines
+from .engine.series import demand_from_lines, out_of_stock_days
 from .models import Forecast, ForecastRun, SeriesBacktest
 
 
@@ -44,6 +44,26 @@ def order_lines_frame(*, product_ids: list[int] | None = None, until=None, since
     discount = pd.to_numeric(frame.pop("discount_amount"), errors="coerce").fillna(0.0)
     frame["net_price"] = (price - discount / frame["quantity"].clip(lower=1)).clip(lower=0.0)
     return frame
+
+
+def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:
+    """Days up to `until` (a local date) on which a product had no stock at any location (``series_id`` = sku,
+    ``date``), read from the stock ledger. Demand reads the ledger because a day without stock hides demand."""
+    from inventory.models import StockMovement  # the inventory app depends on this one, not the reverse
+
+    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
+    rows = (
+        StockMovement.objects.filter(product_id__in=product_ids, at__lt=end)
+        .order_by("at", "pk")
+        .values_list("product__sku", "location_id", "at", "on_hand_after")
+    )
+    ledger = pd.DataFrame.from_records(
+        rows.iterator(chunk_size=20_000), columns=["series_id", "location", "at", "on_hand_after"]
+    )
+    if not ledger.empty:
+        local = pd.to_datetime(ledger["at"], utc=True).dt.tz_convert(timezone.get_current_timezone_name())
+        ledger["at"] = local.dt.tz_localize(None)
+    return out_of_stock_days(ledger, pd.Timestamp(until))
 
 
 def demand_peaks(*, product_ids: list[int], freq: str, until, periods: int, min_periods: int) -> dict[int, float]:

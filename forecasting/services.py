@@ -21,7 +21,7 @@ from retailai.core.services import audit_event_record, job_run_create, job_run_f
 from .engine.pipeline import ForecastConfig, forecast, quantile_column
 from .engine.series import demand_from_lines, price_per_period, with_known_covariates
 from .models import Forecast, ForecastRun, Frequency, SeriesBacktest
-from .selectors import order_lines_frame, product_attributes, promotions_frame
+from .selectors import order_lines_frame, product_attributes, promotions_frame, stockout_days_frame
 
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
 KNOWN_MODELS = {"seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm"}
@@ -101,7 +101,11 @@ def forecast_chunk_execute(*, run_id: int, product_ids: list[int]) -> int:
         raise Conflict(f"Forecast run {run_id} is {run.job.status}, not running.")
     end = pd.Timestamp(run.history_end) + pd.Timedelta(days=1)
     lines = order_lines_frame(product_ids=product_ids, until=timezone.make_aware(end.to_pydatetime()))
-    history = demand_from_lines(lines, freq=run.freq, end=pd.Timestamp(run.history_end), product_col="sku")
+    # Days without stock and without sales say nothing about demand: the history leaves them unobserved.
+    stockouts = stockout_days_frame(product_ids=product_ids, until=run.history_end)
+    history = demand_from_lines(
+        lines, freq=run.freq, end=pd.Timestamp(run.history_end), product_col="sku", stockouts=stockouts
+    )
     skus = {p.sku: p.pk for p in Product.objects.filter(pk__in=product_ids).only("pk", "sku")}
     forecasts: list[Forecast] = []
     backtests: list[SeriesBacktest] = []
@@ -175,6 +179,11 @@ def _round(value) -> float | None:
     return None if number is None else round(number, 3)
 
 
+def _round2(value) -> float | None:
+    number = _num(value)
+    return None if number is None else round(number, 2)
+
+
 def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, skus) -> list[SeriesBacktest]:
     explained = {}
     if explanations is not None and not explanations.empty:
@@ -221,7 +230,8 @@ def _attach_backtest_windows(backtests: list[SeriesBacktest], frame: pd.DataFram
         row.origins = [
             {
                 "dates": [d.date().isoformat() for d in pd.to_datetime(window["date"])],
-                **{c: [round(float(v), 2) for v in window[c]] for c in ("actual", "q10", "q50", "q90")},
+                # An unobserved period (no stock) has no actual: null, never NaN, which JSON does not have.
+                **{c: [_round2(v) for v in window[c]] for c in ("actual", "q10", "q50", "q90")},
             }
             for _, window in part.groupby("origin", sort=True)
         ]

@@ -28,6 +28,7 @@ from .selectors import (
     product_forecast,
     product_promotions,
     run_accuracy,
+    stockout_days_frame,
 )
 
 PAGE_ROLES = (Role.STAFF, Role.BUYER)
@@ -122,7 +123,18 @@ def _driver(key: str, value) -> tuple[str, object]:
 
 
 #: Explanation keys the product page shows as notices of their own, not in the table of drivers.
-NOT_DRIVERS = {"series_id", "model", "cold_start", "sales_stopped_periods", "demand_before_stop"}
+NOT_DRIVERS = {"series_id", "model", "cold_start", "sales_stopped_periods", "demand_before_stop", "unobserved_periods"}
+
+
+def _day_ranges(days) -> list[tuple[date, date]]:
+    """Consecutive days as (first day, day after the last) pairs."""
+    out: list[tuple[date, date]] = []
+    for d in sorted(days):
+        if out and out[-1][1] == d:
+            out[-1] = (out[-1][0], d + timedelta(days=1))
+        else:
+            out.append((d, d + timedelta(days=1)))
+    return out
 
 
 @login_required
@@ -135,6 +147,7 @@ def product_forecast_page(request, sku: str):
     rows = product_forecast(product=product, run=run)
     backtests = product_backtests(product=product, run=run)
     history_points: list = []
+    stockout_days: list[date] = []
     lines = order_lines_frame(product_ids=[product.pk])
     if not lines.empty:
         end = pd.Timestamp(run.history_end) if run and run.history_end else lines["date"].max()
@@ -142,6 +155,8 @@ def product_forecast_page(request, sku: str):
         start = end - pd.Timedelta(days=120 if freq == "D" else 364)
         demand = demand[demand["date"] >= start]
         history_points = [(d.date(), float(q)) for d, q in zip(demand["date"], demand["quantity"], strict=True)]
+        out = stockout_days_frame(product_ids=[product.pk], until=end.date())
+        stockout_days = [d.date() for d in out["date"] if d >= start]
     chosen = next((b for b in backtests if b.chosen), None)
     overlay = (chosen.last_origin if chosen else None) or {}
     backtest_points = [
@@ -191,7 +206,14 @@ def product_forecast_page(request, sku: str):
                 [(p.start_date, p.end_date + timedelta(days=1)) for p in promotions],
                 key="promotion",
                 offset_days=-period.days / 2,
-            )
+            ),
+            Span(
+                _("Out of stock"),
+                _day_ranges(stockout_days),
+                color=PALETTE[4],
+                key="stockout",
+                offset_days=-0.5,
+            ),
         ],
         markers=markers,
         y_label=_("Units per period"),
@@ -214,6 +236,8 @@ def product_forecast_page(request, sku: str):
             "drivers": drivers,
             "stopped_periods": int(explanation.get("sales_stopped_periods") or 0),
             "demand_before_stop": float(explanation.get("demand_before_stop") or 0.0),
+            "unobserved_periods": int(explanation.get("unobserved_periods") or 0),
+            "stockout_days": len(stockout_days),
             "chart": chart,
             "has_history": bool(history_points),
             "freq": freq,

@@ -66,7 +66,9 @@ def _replay_frames(windows: dict[int, list[dict]], lead: dict[int, int]) -> tupl
                 continue
             qs = {c: w[c] for c in ("q10", "q50", "q90")}
             by_origin.setdefault(back, []).append(pd.DataFrame({"series_id": sid, "date": dates, **qs}))
-            act.append(pd.DataFrame({"series_id": sid, "date": dates, "quantity": w["actual"]}))
+            # A period without stock has no actual demand; it replays at the forecast's median.
+            actual = [q50 if a is None else a for a, q50 in zip(w["actual"], w["q50"], strict=True)]
+            act.append(pd.DataFrame({"series_id": sid, "date": dates, "quantity": actual}))
     if not act:
         return [], pd.DataFrame(columns=["series_id", "date", "quantity"])
     forecasts = [pd.concat(by_origin[k], ignore_index=True) for k in sorted(by_origin, reverse=True)]

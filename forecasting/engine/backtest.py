@@ -495,12 +495,15 @@ def interval_quantiles(
     return apply_bands(point, future_events, offsets, quantiles)
 
 
-def origin_frames(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series) -> pd.DataFrame:
+def origin_frames(
+    bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen: pd.Series, start: np.ndarray | None = None
+) -> pd.DataFrame:
     """Each series' chosen model at every backtest origin: what it forecast for periods it had not seen.
 
     Returns ``series_id, origin, date, actual, q10, q50, q90, model`` (origin 0 the oldest); each origin's band
     comes from the residuals of the other origins (as scored), so it is out of sample too. Series whose chosen
-    model was not backtested are absent.
+    model was not backtested are absent. Periods before a series' `start` column are left out; an unobserved
+    period after it stays, with a NaN actual, so that every window is whole.
     """
     columns = ["series_id", "origin", "date", "actual", "q10", "q50", "q90", "model"]
     if not bt.cuts:
@@ -529,13 +532,19 @@ def origin_frames(bt: BacktestResult, dates: np.ndarray, ids: np.ndarray, chosen
                         "q50": q[k, ..., 1].ravel(),
                         "q90": q[k, ..., 2].ravel(),
                         "model": name,
+                        "_started": (
+                            np.ones(len(rows) * h, dtype=bool)
+                            if start is None
+                            else (c + np.arange(h)[None, :] >= start[rows][:, None]).ravel()
+                        ),
                     }
                 )
             )
     if not parts:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
-    return out[out["actual"].notna()].sort_values(["series_id", "origin", "date"], kind="stable").reset_index(drop=True)
+    keep = out["actual"].notna() | (out.pop("_started") & (start is not None))
+    return out[keep].sort_values(["series_id", "origin", "date"], kind="stable").reset_index(drop=True)
 
 
 __all__ = [

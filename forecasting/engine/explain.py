@@ -98,6 +98,8 @@ def explain(panel: Panel, chosen: pd.Series, metrics: pd.DataFrame, cold: np.nda
     for c in ("wape", "mase", "coverage_80", "bias"):
         out.insert(1, f"backtest_{c}", m[c].reindex(out.index))
     out["cold_start"] = cold
+    observed = ~np.isnan(panel.y)
+    out["unobserved_periods"] = ((np.cumsum(observed, axis=1) > 0) & ~observed).sum(axis=1)
     stopped, before = sales_stopped(panel.y, panel.freq)
     out["sales_stopped_periods"] = stopped
     out["demand_before_stop"] = before

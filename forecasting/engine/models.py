@@ -102,6 +102,31 @@ def _nanmean(a: np.ndarray, axis: int = 1) -> np.ndarray:
         return np.nanmean(a, axis=axis)
 
 
+def fill_gaps(y: np.ndarray, freq: str, k: int = 4) -> np.ndarray:
+    """The history with its unobserved periods after each series' start filled in; leading NaN stays.
+
+    A gap (days out of stock, say) takes the mean of the same weekday over the last `k` weeks for daily
+    series, of the last `k` weeks for weekly ones, filled values included, so a long gap carries the level and
+    the weekly pattern it began with. Models that need a regular series (seasonal naive, exponential smoothing,
+    the sequence model's inputs) see this; scores and training targets keep the gaps.
+    """
+    gaps = np.isnan(y) & (np.cumsum(~np.isnan(y), axis=1) > 0)
+    if not gaps.any():
+        return y
+    step = 7 if freq == "D" else 1
+    out = y.copy()
+    for t in np.flatnonzero(gaps.any(axis=0)):
+        rows = gaps[:, t]
+        cols = t - step * np.arange(1, k + 1)
+        cols = cols[cols >= 0]
+        past = _nanmean(out[rows][:, cols]) if len(cols) else np.full(rows.sum(), np.nan)
+        if np.isnan(past).any():
+            # Not a whole step of history yet: the mean of everything seen so far.
+            past = np.where(np.isnan(past), _nanmean(out[rows, :t]), past)
+        out[rows, t] = past
+    return out
+
+
 @dataclass
 class SeasonalNaive(Model):
     """Each period repeats the same period one season ago (the last value when history is shorter)."""
@@ -109,7 +134,7 @@ class SeasonalNaive(Model):
     name: str = "seasonal_naive"
 
     def point(self, horizon, future_covariates=None):
-        y = self.history_
+        y = fill_gaps(self.history_, self.freq)
         m = self.m
         last = _last_valid(y, m)
         lastval = y[:, -1:]
@@ -175,7 +200,7 @@ class ETS(Model):
         fallback = MovingAverage(freq=self.freq).fit(self.history_).point(horizon)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for i, row in enumerate(self.history_):
+            for i, row in enumerate(fill_gaps(self.history_, self.freq)):
                 v = _tail(row, self.max_len)
                 seasonal = "add" if len(v) >= 2 * self.m + 2 and v.std() > 0 else None
                 try:

@@ -6,19 +6,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from forecasting.engine.models import LSTMConfig, Model, MovingAverage
+from forecasting.engine.models import LSTMConfig, Model, MovingAverage, fill_gaps
 from forecasting.engine.panel import LONG_WINDOW
 
 QUANTILES = (0.1, 0.5, 0.9)
 
 
-def _windows(y: np.ndarray, x: np.ndarray, origins: np.ndarray, window: int, horizon: int):
-    """Scaled input windows, future covariates, targets and levels for forecasts made at each origin column."""
+def _windows(y: np.ndarray, x: np.ndarray, origins: np.ndarray, window: int, horizon: int, seen: np.ndarray):
+    """Scaled input windows, future covariates, targets and levels for forecasts made at each origin column.
+
+    Inputs come from `seen` (the history with its gaps filled), targets from `y` (gaps stay NaN).
+    """
     n = y.shape[0]
     w2 = LONG_WINDOW["D"] if window >= 28 else 4
     seqs, futs, tgts, levels = [], [], [], []
     for o in origins:
-        past = y[:, max(o - window, 0) : o]
+        past = seen[:, max(o - window, 0) : o]
         if past.shape[1] < window:
             past = np.pad(past, ((0, 0), (window - past.shape[1], 0)), constant_values=np.nan)
         with np.errstate(all="ignore"):
@@ -69,7 +72,7 @@ class GlobalLSTM(Model):
             return self
         per = max(c.max_windows // max(y.shape[0], 1), 1)
         origins = np.sort(rng.choice(cand, size=min(per, len(cand)), replace=False))
-        seq, fut, tgt, _ = _windows(y, xz, origins, w, h)
+        seq, fut, tgt, _ = _windows(y, xz, origins, w, h, fill_gaps(y, self.freq))
         ok = ~np.isnan(tgt).any(axis=1) & (np.abs(seq[:, :, 0]).sum(axis=1) > 0)
         seq, fut, tgt = seq[ok], fut[ok], np.clip(tgt[ok], 0, 20)
         if len(seq) < 32:
@@ -106,12 +109,8 @@ class GlobalLSTM(Model):
         x = self.covariates_ if self.covariates_ is not None else np.zeros(y.shape + (0,), dtype=np.float32)
         fc = future_covariates if future_covariates is not None else np.repeat(x[:, -1:], horizon, axis=1)
         xz = ((np.concatenate([x, fc], axis=1) - self.mu_) / self.sd_).astype(np.float32)
-        seq, fut, _, level = _windows(
-            np.concatenate([y, np.full((y.shape[0], horizon), np.nan)], axis=1),
-            xz,
-            np.array([y.shape[1]]),
-            self.window_,
-            horizon,
-        )
+        pad = np.full((y.shape[0], horizon), np.nan)
+        ahead, seen = np.concatenate([y, pad], axis=1), np.concatenate([fill_gaps(y, self.freq), pad], axis=1)
+        seq, fut, _, level = _windows(ahead, xz, np.array([y.shape[1]]), self.window_, horizon, seen)
         pred = self.model_.predict([seq, fut], verbose=0, batch_size=1024)
         return np.clip(pred[:, :, 1], 0, None) * level[:, None]

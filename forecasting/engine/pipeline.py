@@ -224,7 +224,9 @@ def _forecast(
         rows = choice == name
         cube[rows] = c[rows]
     _floor_upper_quantiles(cube, panel, qs, intermittent)
-    level = np.nan_to_num(np.nanmean(panel.y[:, -LONG_WINDOW[panel.freq] :], axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a series out of stock all through the window
+        level = np.nan_to_num(np.nanmean(panel.y[:, -LONG_WINDOW[panel.freq] :], axis=1))
     borrowed, groups = cold_start_quantiles(panel.y, cold, cube, level, panel.ids, attributes)
     # A young series leans on its peers in proportion to how little history of its own it has.
     own = np.clip(length / min_hist, 0.0, 1.0)[:, None, None]
@@ -241,7 +243,7 @@ def _forecast(
         chosen=pd.Series(model_names, index=panel.ids),
         spreads=dict(bt.spread),
         pools=dict(bt.pool),
-        backtest=origin_frames(bt, panel.dates, panel.ids, chosen),
+        backtest=origin_frames(bt, panel.dates, panel.ids, chosen, panel.start),
         ensemble_weights=wmap,
         seconds=dict(bt.seconds),
     )

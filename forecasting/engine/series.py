@@ -38,6 +38,7 @@ def demand_from_lines(
     product_col: str = "product",
     location_col: str | None = "location",
     merchandise_col: str = "is_merchandise",
+    stockouts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Net demand (sales - cancellations - returns) per series and period, zero-filled from first sale to `end`.
 
@@ -46,6 +47,11 @@ def demand_from_lines(
     non-merchandise products are left out. A period's net demand is clipped at zero: a return booked in a quiet
     week belongs to an earlier sale, and a negative demand would teach the models that customers hand stock
     back, which no order quantity can follow.
+
+    `stockouts` (``series_id, date``: days without any stock, see :func:`out_of_stock_days`) marks demand
+    that could not be seen. A day without stock and without sales is not a day without demand: it is
+    unobserved (NaN), and a week keeps the demand of its days in stock scaled up to seven days (unobserved
+    when no day of it was).
     """
     df = lines.copy()
     if product_col not in df.columns and "sku" in df.columns:
@@ -60,7 +66,8 @@ def demand_from_lines(
     sid = df[keys[0]].astype(str)
     for k in keys[1:]:
         sid = sid + "@" + df[k].astype(str)
-    df = df.assign(series_id=sid.to_numpy(), date=period_start(df["date"], freq).to_numpy())
+    day = pd.to_datetime(df["date"]).dt.normalize()
+    df = df.assign(series_id=sid.to_numpy(), day=day.to_numpy(), date=period_start(day, freq).to_numpy())
     net = df.groupby(["series_id", "date"], as_index=False)["_q"].sum().rename(columns={"_q": "quantity"})
     first_sale = df[df["_q"] > 0].groupby("series_id")["date"].min()
     net = net[net["series_id"].isin(first_sale.index)]
@@ -68,7 +75,63 @@ def demand_from_lines(
     grid = regular_grid(first_sale.rename("start").reset_index(), end_ts, freq)
     out = grid.merge(net, on=["series_id", "date"], how="left")
     out["quantity"] = out["quantity"].fillna(0.0).clip(lower=0.0)
+    if stockouts is not None:
+        out = _censor_stockouts(out, df, stockouts, end_ts, freq)
     return out.sort_values(["series_id", "date"], ignore_index=True)
+
+
+def _censor_stockouts(out: pd.DataFrame, lines: pd.DataFrame, stockouts: pd.DataFrame, end, freq: str) -> pd.DataFrame:
+    """Demand of the periods with days out of stock: unobserved, or scaled up from the days in stock."""
+    sales = lines[lines["_q"] > 0]
+    sold = set(zip(sales["series_id"], sales["day"], strict=True))
+    first_sale = sales.groupby("series_id")["day"].min()
+    s = stockouts.assign(series_id=stockouts["series_id"].astype(str), date=pd.to_datetime(stockouts["date"]))
+    s = s[s["series_id"].isin(first_sale.index)].drop_duplicates(["series_id", "date"])
+    starts = s["series_id"].map(first_sale)
+    last_day = pd.Timestamp(end) + pd.Timedelta(days=6 if freq == "W" else 0)
+    s = s[(s["date"] >= starts) & (s["date"] <= last_day)]
+    # A day with a sale had stock, whatever the ledger says (or the sale is a backorder: demand all the same).
+    s = s[np.array([k not in sold for k in zip(s["series_id"], s["date"], strict=True)], dtype=bool)]
+    if s.empty:
+        return out
+    width = 7 if freq == "W" else 1
+    counts = s.assign(date=period_start(s["date"], freq).to_numpy()).groupby(["series_id", "date"]).size()
+    out = out.merge(counts.rename("_out").reset_index(), on=["series_id", "date"], how="left")
+    in_stock = width - out.pop("_out").fillna(0).clip(upper=width)
+    out["quantity"] = np.where(in_stock > 0, out["quantity"] * width / in_stock.clip(lower=1), np.nan)
+    return out
+
+
+def out_of_stock_days(movements: pd.DataFrame, end: pd.Timestamp | str) -> pd.DataFrame:
+    """Days on which a series had no stock at any location, from its stock ledger (``series_id, date``).
+
+    `movements` has ``series_id, location, at`` (local time) and ``on_hand_after``: the stock of that
+    location after each movement. A series' stock is the sum over its locations, a location holding nothing
+    before its first movement. A day is out of stock when the stock was zero when it began and after every
+    movement of that day. Days up to the series' first movement are not known, so never out of stock; the
+    days after `end` are not asked for.
+    """
+    empty = pd.DataFrame({"series_id": pd.Series([], dtype=str), "date": pd.to_datetime([])})
+    if movements.empty:
+        return empty
+    m = movements.assign(series_id=movements["series_id"].astype(str), at=pd.to_datetime(movements["at"])).sort_values(
+        ["series_id", "at"], kind="stable"
+    )
+    before = m.groupby(["series_id", "location"])["on_hand_after"].shift(fill_value=0)
+    m["total"] = (m["on_hand_after"] - before).groupby(m["series_id"]).cumsum()
+    m["date"] = m["at"].dt.normalize()
+    daily = m.groupby(["series_id", "date"], as_index=False).agg(peak=("total", "max"), close=("total", "last"))
+    end_day = pd.Timestamp(end).normalize()
+    daily = daily[daily["date"] <= end_day]
+    if daily.empty:
+        return empty
+    bounds = daily.groupby("series_id")["date"].min().rename("start").reset_index()
+    grid = regular_grid(bounds, end_day, "D").merge(daily, on=["series_id", "date"], how="left")
+    grid["close"] = grid.groupby("series_id")["close"].ffill()
+    opening = grid.groupby("series_id")["close"].shift()
+    peak = grid["peak"].fillna(grid["close"])
+    out = grid[opening.notna() & (opening <= 0) & (peak <= 0)]
+    return out[["series_id", "date"]].reset_index(drop=True)
 
 
 def regular_grid(starts: pd.DataFrame, end: pd.Timestamp | pd.Series, freq: str) -> pd.DataFrame:
@@ -87,6 +150,8 @@ def regular_grid(starts: pd.DataFrame, end: pd.Timestamp | pd.Series, freq: str)
 def complete_history(history: pd.DataFrame, freq: str, anchor: int = 0) -> pd.DataFrame:
     """Put each series on a regular grid from its first to its last row; a missing period is zero demand.
 
+    A period given with an empty quantity is unobserved (NaN), not zero: the models skip it.
+
     Covariates of the missing periods are carried forward from the last known period (a price holds until it
     changes), and promo-like flags that are missing are treated as 0.
     """
@@ -94,11 +159,14 @@ def complete_history(history: pd.DataFrame, freq: str, anchor: int = 0) -> pd.Da
     h["date"] = period_start(h["date"], freq, anchor).to_numpy()
     cov = [c for c in h.columns if c not in ("series_id", "date", "quantity")]
     agg = {"quantity": "sum", **{c: "last" for c in cov}}
+    seen = h.groupby(["series_id", "date"], sort=True)["quantity"].count().to_numpy()
     h = h.groupby(["series_id", "date"], as_index=False, sort=True).agg(agg)
+    # A period whose rows all say "not observed" (NaN, a stock-out) stays unobserved; a missing row is zero.
+    h.loc[seen == 0, "quantity"] = np.nan
     bounds = h.groupby("series_id")["date"].agg(start="min", end="max").reset_index()
     grid = regular_grid(bounds, bounds["end"], freq)
-    out = grid.merge(h, on=["series_id", "date"], how="left")
-    out["quantity"] = out["quantity"].fillna(0.0).astype(float)
+    out = grid.merge(h.assign(_row=True), on=["series_id", "date"], how="left")
+    out["quantity"] = out["quantity"].where(out.pop("_row").notna(), 0.0).astype(float)
     if cov:
         out[cov] = out.groupby("series_id")[cov].ffill()
         out[cov] = out.groupby("series_id")[cov].bfill().fillna(0.0)

@@ -367,3 +367,47 @@ def test_a_product_whose_sales_stopped_is_listed_on_the_dashboard_and_warned_on_
     page = client.get("/forecasts/product/GONE/")
     assert b"No sales in the last 12 days" in page.content
     assert b"No sales in the last" not in client.get("/forecasts/product/STEADY/").content
+
+
+@pytest.mark.django_db
+def test_days_out_of_stock_are_left_out_of_the_history_not_read_as_zero_demand(client, personas):
+    from inventory.models import StockMovement
+    from inventory.services import stock_count_set
+    from retailai.commerce.models import OrderLine
+
+    steady, empty = factories.ProductFactory(sku="STEADY"), factories.ProductFactory(sku="EMPTY")
+    _history([steady, empty], days=90)
+    # EMPTY (twice WEEKLY, 78 a week) was counted out of stock on the evening of 22 November and sold nothing
+    # in the 12 days after: the ledger says why. Stock counts of STEADY never reach zero.
+    OrderLine.objects.filter(product=empty, placed_at__gte=datetime(2011, 11, 23, tzinfo=LONDON)).delete()
+    wh = factories.LocationFactory(code="wh")
+    counts = [
+        (empty, 200, datetime(2011, 9, 6, 7, 0)),
+        (empty, 0, datetime(2011, 11, 22, 20, 0)),
+        (steady, 300, datetime(2011, 9, 6, 7, 0)),
+        (steady, 40, datetime(2011, 11, 22, 20, 0)),
+    ]
+    for product, counted, at in counts:
+        change = stock_count_set(product=product, location=wh, counted=counted)
+        StockMovement.objects.filter(pk=change.movement.pk).update(at=at.replace(tzinfo=LONDON))
+    run = services.forecast_run_create(freq="D", horizon=7)
+    for chunk in services.forecast_run_plan(run_id=run.pk).chunks:
+        services.forecast_chunk_execute(run_id=run.pk, product_ids=chunk)
+    services.forecast_run_activate(run_id=run.pk)
+
+    q50 = {sku: sum(f.q50 for f in Forecast.objects.filter(run=run, product__sku=sku)) for sku in ("STEADY", "EMPTY")}
+    # A week of EMPTY sells twice WEEKLY when it is in stock; read as zero demand, 12 empty days would halve it.
+    assert q50["EMPTY"] == pytest.approx(2 * sum(WEEKLY), rel=0.2)
+    assert q50["STEADY"] == pytest.approx(sum(WEEKLY), rel=0.2)
+    expl = SeriesBacktest.objects.get(run=run, product=empty, chosen=True).explanation
+    assert expl["unobserved_periods"] == 12 and expl["sales_stopped_periods"] == 0
+    windows = SeriesBacktest.objects.get(run=run, product=empty, chosen=True).origins
+    assert None in windows[-1]["actual"]  # the backtest scored nothing on the empty days
+
+    client.force_login(personas["buyer"])
+    assert client.get("/forecasts/").context["accuracy"].stopped == []
+    page = client.get("/forecasts/product/EMPTY/")
+    assert b"12 days without stock were left out" in page.content
+    assert page.content.count(b"chart-span stockout") == 1  # one shaded stretch: 23 Nov to 4 Dec
+    other = client.get("/forecasts/product/STEADY/")
+    assert b"without stock" not in other.content and b"chart-span stockout" not in other.content

@@ -149,3 +149,42 @@ def test_a_buyer_sees_which_products_stopped_selling(ui, personas):
     notice = ui.wait_for("p.sales-stopped")
     assert "No sales in the last 14 days" in notice.text
     ui.shot("forecast-product-sales-stopped")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_buyer_sees_the_days_out_of_stock_on_the_forecast_chart(ui, personas):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from inventory.models import StockMovement
+    from inventory.services import stock_count_set
+    from retailai.commerce.models import OrderLine
+    from tests.forecasting.test_app_runs import _history
+
+    london = ZoneInfo("Europe/London")
+    product = factories.ProductFactory(sku="SPOTTY", name="Spotty mug")
+    _history([product], days=90)
+    OrderLine.objects.filter(
+        product=product,
+        placed_at__gte=datetime(2011, 11, 9, tzinfo=london),
+        placed_at__lt=datetime(2011, 11, 19, tzinfo=london),
+    ).delete()  # ten days out of stock in November, refilled on the 19th
+    wh = factories.LocationFactory(code="wh")
+    for counted, at in (
+        (120, datetime(2011, 9, 6, 7)),
+        (0, datetime(2011, 11, 8, 21)),
+        (80, datetime(2011, 11, 19, 6)),
+    ):
+        change = stock_count_set(product=product, location=wh, counted=counted)
+        StockMovement.objects.filter(pk=change.movement.pk).update(at=at.replace(tzinfo=london))
+    _forecast_all()
+
+    ui.login("buyer")
+    ui.open("/forecasts/product/SPOTTY/")
+    notice = ui.wait_for("p.stockout")
+    assert "10 days without stock were left out" in notice.text
+    spans = ui.find_all("svg.chart rect.chart-span.stockout")
+    assert len(spans) == 1
+    assert "Out of stock" in ui.find("svg.chart .chart-legend").get_attribute("innerHTML")
+    assert ui.find_all("p.sales-stopped") == []
+    ui.shot("forecast-product-stockout")

@@ -11,7 +11,7 @@ from forecasting.engine.backtest import origin_frames, run_backtest, score_backt
 from forecasting.engine.explain import sales_stopped
 from forecasting.engine.panel import build_panel
 from forecasting.engine.pipeline import model_factories
-from forecasting.engine.series import demand_from_lines
+from forecasting.engine.series import demand_from_lines, out_of_stock_days
 from tests.forecasting.conftest import WEEKLY_PATTERN, daily_history
 
 
@@ -325,3 +325,96 @@ def test_a_forecast_explains_which_series_stopped_selling(fast_config):
     assert expl.loc["S01", "sales_stopped_periods"] == 14
     assert expl.loc["S01", "demand_before_stop"] > 0
     assert expl.loc[["S00", "S02"], "sales_stopped_periods"].tolist() == [0, 0]
+
+
+def test_out_of_stock_days_are_read_from_the_ledger_across_locations():
+    at = pd.to_datetime
+    ledger = pd.DataFrame(
+        [
+            # A: 5 at WH on day 1, sold out on day 3 at noon, 4 arrive at STORE on day 6.
+            ("A", "WH", at("2024-01-01 09:00"), 5),
+            ("A", "WH", at("2024-01-03 12:00"), 0),
+            ("A", "STORE", at("2024-01-06 08:00"), 4),
+            # B: empty at WH from day 2 but 2 at STORE all along: never out of stock.
+            ("B", "STORE", at("2024-01-01 09:00"), 2),
+            ("B", "WH", at("2024-01-01 10:00"), 3),
+            ("B", "WH", at("2024-01-02 10:00"), 0),
+            # C: counted empty on day 2 and again on day 4 (a count that changes nothing), refilled on day 5.
+            ("C", "WH", at("2024-01-02 07:00"), 0),
+            ("C", "WH", at("2024-01-04 07:00"), 0),
+            ("C", "WH", at("2024-01-05 18:00"), 9),
+        ],
+        columns=["series_id", "location", "at", "on_hand_after"],
+    )
+    out = out_of_stock_days(ledger, "2024-01-07")
+    days = {sid: [d.day for d in g["date"]] for sid, g in out.groupby("series_id")}
+    # A: day 3 had stock in the morning; days 4 and 5 had none; day 6 was refilled.
+    assert days["A"] == [4, 5]
+    assert "B" not in days
+    # C: its first ledger day (2) is not known to have been empty all day; day 5 was refilled in the evening.
+    assert days["C"] == [3, 4]
+    assert out_of_stock_days(ledger, "2024-01-04").groupby("series_id").size().to_dict() == {"A": 1, "C": 2}
+    assert out_of_stock_days(ledger.iloc[:0], "2024-01-07").empty
+
+
+def test_days_without_stock_and_sales_are_unobserved_and_weeks_are_scaled_up():
+    days = pd.date_range("2024-01-01", "2024-01-14")  # two Monday-to-Sunday weeks
+    lines = pd.DataFrame({"product": "A", "date": days, "kind": "sale", "quantity": 10})
+    # Out of stock from Thursday to Sunday of the first week: no sales then, but one on the Saturday (a
+    # backorder: demand all the same), and the whole second week but Monday.
+    out = [d for d in days if (d.day in (4, 5, 7)) or d.day >= 9]
+    lines = lines[~lines["date"].isin(out)]
+    stockouts = pd.DataFrame({"series_id": "A", "date": sorted([*out, days[5]])})
+    daily = demand_from_lines(lines, freq="D", end="2024-01-14", location_col=None, stockouts=stockouts)
+    q = daily.set_index("date")["quantity"]
+    assert q[[d for d in days if d not in out]].eq(10).all()
+    assert q[out].isna().all()
+    weekly = demand_from_lines(lines, freq="W", end="2024-01-14", location_col=None, stockouts=stockouts)
+    # Week 1: 4 days in stock sold 40, i.e. 70 over seven days; week 2: 10 on its one day in stock.
+    assert weekly["quantity"].tolist() == [70.0, 70.0]
+    first_week = lines[lines["date"] < days[7]]
+    everything = pd.DataFrame({"series_id": "A", "date": days[7:]})
+    weekly = demand_from_lines(first_week, freq="W", end="2024-01-14", location_col=None, stockouts=everything)
+    assert weekly["quantity"].iloc[0] == 40 and np.isnan(weekly["quantity"].iloc[1])
+    plain = demand_from_lines(lines, freq="D", end="2024-01-14", location_col=None)
+    assert plain["quantity"].notna().all() and plain["quantity"].sum() == 50
+
+
+def test_a_stock_out_does_not_pull_the_forecast_down(fast_config):
+    # Four weeks out of stock at the end of the history: zero sales. Read as zero demand they drag the
+    # forecast to the floor; read as unobserved, the forecast keeps the level and weekday pattern from before.
+    history = daily_history(n_series=3, days=240, seed=4)
+    last = history["date"].max()
+    gap = (history["series_id"] == "S01") & (history["date"] > last - pd.Timedelta(days=28))
+    zeros = history.assign(quantity=history["quantity"].where(~gap, 0.0))
+    unseen = history.assign(quantity=history["quantity"].where(~gap, np.nan))
+    config = fast_config(horizon=14, models=("seasonal_naive", "moving_average", "ets", "tsb", "gbm"))
+    as_zero = forecast(zeros, None, config).forecast.query("series_id == 'S01'")
+    result = forecast(unseen, None, config)
+    fc = result.forecast.query("series_id == 'S01'")
+    before = history[(history["series_id"] == "S01") & ~gap].tail(56)["quantity"].mean()
+    assert as_zero["q50"].mean() < 0.5 * before
+    assert fc["q50"].mean() == pytest.approx(before, rel=0.25)
+    by_dow = fc.groupby(fc["date"].dt.day_of_week)["q50"].mean().reindex(range(7)).to_numpy()
+    assert np.corrcoef(by_dow, WEEKLY_PATTERN)[0, 1] > 0.9
+    assert np.isfinite(fc[["q10", "q50", "q90"]].to_numpy()).all()
+    expl = result.explanations.set_index("series_id")
+    assert expl.loc["S01", "unobserved_periods"] == 28 and expl.loc["S00", "unobserved_periods"] == 0
+    assert expl.loc["S01", "sales_stopped_periods"] == 0  # the ledger explains the gap
+
+
+@pytest.mark.parametrize("model", ["seasonal_naive", "ets", "sarimax", "tsb", "gbm", "lstm"])
+def test_every_model_forecasts_through_gaps_in_the_history(model, fast_config):
+    from forecasting.engine.models import LSTMConfig
+
+    history = daily_history(n_series=2, days=200, seed=5)
+    holes = history["date"].dt.day.isin([3, 4, 17]) | (history["date"] > history["date"].max() - pd.Timedelta(days=5))
+    history.loc[holes & (history["series_id"] == "S00"), "quantity"] = np.nan
+    lstm = LSTMConfig(window=14, units=4, epochs=2, max_windows=600, batch_size=128)
+    result = forecast(history, None, fast_config(horizon=7, models=(model,), ensemble=False, lstm=lstm))
+    fc = result.forecast
+    assert model in set(result.metrics["model"])
+    assert np.isfinite(fc[["q10", "q50", "q90"]].to_numpy()).all()
+    s0 = fc[fc["series_id"] == "S00"]["q50"].mean()
+    s0_seen = history[history["series_id"] == "S00"]["quantity"].tail(60).mean()
+    assert s0 == pytest.approx(s0_seen, rel=0.35)
