@@ -74,6 +74,8 @@ class ForecastInput:
     capped_at: float | None = None
     # Periods without sales at the end of the history, where the forecast run judged such a gap improbable.
     sales_stopped_periods: int = 0
+    # Periods out of stock (no stock, no sales) that the forecast run left out of the history.
+    stockout_periods: int = 0
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,16 @@ def forecast_inputs(*, run: ForecastRun, product_ids: list[int], location_code: 
         fallback = {0.1: q10, 0.5: q50, 0.9: q90}
         values = [float((qs or {}).get(str(q), fallback.get(q, q50))) for q in levels]
         by_series[(product_id, code)].append((day, values, q10, q50, q90))
+    chosen = SeriesBacktest.objects.filter(run=run, chosen=True, product_id__in=product_ids)
     stopped = dict(
-        SeriesBacktest.objects.filter(
-            run=run, chosen=True, product_id__in=product_ids, explanation__sales_stopped_periods__gt=0
-        ).values_list("product_id", "explanation__sales_stopped_periods")
+        chosen.filter(explanation__sales_stopped_periods__gt=0).values_list(
+            "product_id", "explanation__sales_stopped_periods"
+        )
+    )
+    unobserved = dict(
+        chosen.filter(explanation__unobserved_periods__gt=0).values_list(
+            "product_id", "explanation__unobserved_periods"
+        )
     )
     out = {}
     for product_id in product_ids:
@@ -140,6 +148,7 @@ def forecast_inputs(*, run: ForecastRun, product_ids: list[int], location_code: 
             median=np.array([s[3] for s in series], dtype=float),
             p90=np.array([s[4] for s in series], dtype=float),
             sales_stopped_periods=int(stopped.get(product_id) or 0),
+            stockout_periods=int(unobserved.get(product_id) or 0),
         )
     return out
 
@@ -177,6 +186,7 @@ def history_capped(forecasts: dict[int, ForecastInput], peaks: dict[int, float])
         out[product_id] = ForecastInput(
             levels=f.levels, quantiles=q, dates=f.dates, median=median, p10=p10, p90=p90,
             capped_at=peak if scaled.any() else None, sales_stopped_periods=f.sales_stopped_periods,
+            stockout_periods=f.stockout_periods,
         )  # fmt: skip
     return out
 
@@ -274,6 +284,8 @@ def line_suggestion(
         explanation["forecast_capped_at"] = round(forecast.capped_at, 2)
     if forecast.sales_stopped_periods:
         explanation["sales_stopped_days"] = forecast.sales_stopped_periods * period_days
+    if forecast.stockout_periods:
+        explanation["stockout_days_left_out"] = forecast.stockout_periods * period_days
     slack = None if before is None else round(before - lead_time_days, 1)
     return LineSuggestion(
         terms=terms, quantity=quantity, explanation=explanation, cover_slack_days=slack, spread=spread

@@ -338,6 +338,26 @@ def test_an_order_with_a_product_whose_sales_stopped_waits_for_a_buyer(assortmen
     assert b"No sales for 9 days: check stock and listing" in client.get(f"/purchase-orders/{other.pk}/").content
 
 
+def test_a_line_says_how_many_days_out_of_stock_its_forecast_left_out(assortment, suggest, client, personas):
+    from forecasting.models import SeriesBacktest
+
+    run = active_forecast({assortment["products"]["JAM"]: 6.0, assortment["products"]["TEA"]: 40.0})
+    SeriesBacktest.objects.create(
+        run=run, product=assortment["products"]["JAM"], model="ets", chosen=True,
+        explanation={"unobserved_periods": 5.0, "sales_stopped_periods": 0.0},
+    )  # fmt: skip
+
+    suggest()
+
+    jam = line(po_for(assortment["other"]), "JAM")
+    assert jam.explanation["stockout_days_left_out"] == 5 and "sales_stopped_days" not in jam.explanation
+    others = PurchaseOrderLine.objects.exclude(pk=jam.pk)
+    assert others.exists() and not any("stockout_days_left_out" in o.explanation for o in others)
+    client.force_login(personas["buyer"])
+    page = client.get(f"/purchase-orders/{po_for(assortment['other']).pk}/").content
+    assert b"Forecast leaves out 5 days out of stock" in page
+
+
 def test_the_task_runs_the_suggestion_under_a_job_run(assortment):
     from inventory.tasks import replenishment_suggest_task
 
