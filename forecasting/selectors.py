@@ -7,15 +7,17 @@ from datetime import datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from retailai.commerce.choices import LineKind
 from retailai.commerce.models import OrderLine, Product, Promotion
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
-from .engine.series import demand_from_lines, out_of_stock_days
+from .engine.series import demand_from_lines
 from .models import Forecast, ForecastRun, SeriesBacktest
 
 
@@ -47,23 +49,15 @@ def order_lines_frame(*, product_ids: list[int] | None = None, until=None, since
 
 
 def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:
-    """Days up to `until` (a local date) on which a product had no stock at any location (``series_id`` = sku,
-    ``date``), read from the stock ledger. Demand reads the ledger because a day without stock hides demand."""
-    from inventory.models import StockMovement  # the inventory app depends on this one, not the reverse
+    """Days up to `until` (a local date) on which a product had no stock (``series_id`` = sku, ``date``).
 
-    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
-    rows = (
-        StockMovement.objects.filter(product_id__in=product_ids, at__lt=end)
-        .order_by("at", "pk")
-        .values_list("product__sku", "location_id", "at", "on_hand_after")
-    )
-    ledger = pd.DataFrame.from_records(
-        rows.iterator(chunk_size=20_000), columns=["series_id", "location", "at", "on_hand_after"]
-    )
-    if not ledger.empty:
-        local = pd.to_datetime(ledger["at"], utc=True).dt.tz_convert(timezone.get_current_timezone_name())
-        ledger["at"] = local.dt.tz_localize(None)
-    return out_of_stock_days(ledger, pd.Timestamp(until))
+    The stock ledger belongs to the inventory app, which reads this one; so the reader is named by the
+    ``FORECAST_STOCKOUT_DAYS`` setting (a dotted path) instead of imported. Unset: no days are known.
+    """
+    path = getattr(settings, "FORECAST_STOCKOUT_DAYS", "")
+    if not path:
+        return pd.DataFrame({"series_id": pd.Series([], dtype=str), "date": pd.to_datetime([])})
+    return import_string(path)(product_ids=product_ids, until=until)
 
 
 def demand_peaks(*, product_ids: list[int], freq: str, until, periods: int, min_periods: int) -> dict[int, float]:

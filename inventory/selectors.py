@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
+import pandas as pd
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
-from .models import StockLevel, Supplier, SupplierProduct
+from .engine.ledger import out_of_stock_days
+from .models import StockLevel, StockMovement, Supplier, SupplierProduct
 
 
 def supplier_for_partner(user) -> Supplier | None:
@@ -63,3 +68,20 @@ def supplier_products_visible_to(user) -> QuerySet[SupplierProduct]:
         return qs
     supplier = supplier_for_partner(user)
     return qs.filter(supplier=supplier) if supplier is not None else qs.none()
+
+
+def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:
+    """Days up to `until` (a local date) on which a product had no stock at any location (``series_id`` = sku,
+    ``date``), from the stock ledger; the forecasting runs read it (``FORECAST_STOCKOUT_DAYS``)."""
+    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
+    rows = (
+        StockMovement.objects.filter(product_id__in=product_ids, at__lt=end)
+        .order_by("at", "pk")
+        .values_list("product__sku", "location_id", "at", "on_hand_after")
+    )
+    columns = ["series_id", "location", "at", "on_hand_after"]
+    ledger = pd.DataFrame.from_records(rows.iterator(chunk_size=20_000), columns=columns)
+    if not ledger.empty:
+        local = pd.to_datetime(ledger["at"], utc=True).dt.tz_convert(timezone.get_current_timezone_name())
+        ledger["at"] = local.dt.tz_localize(None)
+    return out_of_stock_days(ledger, pd.Timestamp(until))

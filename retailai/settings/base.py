@@ -211,6 +211,9 @@ FORECAST_MODELS = env_list("FORECAST_MODELS", ["seasonal_naive", "moving_average
 # The net unit price of the order lines as a covariate. Off by default: where prices follow order size (tiered
 # wholesale prices) it makes the forecasts low; promotions carry planned price cuts either way.
 FORECAST_PRICE_COVARIATE = env_bool("FORECAST_PRICE_COVARIATE", False)
+# Days without stock are left out of the demand history; the stock ledger's reader (the inventory app's, which
+# depends on forecasting, so it is named here rather than imported). Empty: every day counts as observed.
+FORECAST_STOCKOUT_DAYS = env_str("FORECAST_STOCKOUT_DAYS", "inventory.selectors.stockout_days_frame")
 
 # --- Purchase orders and replenishment
 PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)

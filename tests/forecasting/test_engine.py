@@ -11,7 +11,7 @@ from forecasting.engine.backtest import origin_frames, run_backtest, score_backt
 from forecasting.engine.explain import sales_stopped
 from forecasting.engine.panel import build_panel
 from forecasting.engine.pipeline import model_factories
-from forecasting.engine.series import demand_from_lines, out_of_stock_days
+from forecasting.engine.series import demand_from_lines
 from tests.forecasting.conftest import WEEKLY_PATTERN, daily_history
 
 
@@ -325,36 +325,6 @@ def test_a_forecast_explains_which_series_stopped_selling(fast_config):
     assert expl.loc["S01", "sales_stopped_periods"] == 14
     assert expl.loc["S01", "demand_before_stop"] > 0
     assert expl.loc[["S00", "S02"], "sales_stopped_periods"].tolist() == [0, 0]
-
-
-def test_out_of_stock_days_are_read_from_the_ledger_across_locations():
-    at = pd.to_datetime
-    ledger = pd.DataFrame(
-        [
-            # A: 5 at WH on day 1, sold out on day 3 at noon, 4 arrive at STORE on day 6.
-            ("A", "WH", at("2024-01-01 09:00"), 5),
-            ("A", "WH", at("2024-01-03 12:00"), 0),
-            ("A", "STORE", at("2024-01-06 08:00"), 4),
-            # B: empty at WH from day 2 but 2 at STORE all along: never out of stock.
-            ("B", "STORE", at("2024-01-01 09:00"), 2),
-            ("B", "WH", at("2024-01-01 10:00"), 3),
-            ("B", "WH", at("2024-01-02 10:00"), 0),
-            # C: counted empty on day 2 and again on day 4 (a count that changes nothing), refilled on day 5.
-            ("C", "WH", at("2024-01-02 07:00"), 0),
-            ("C", "WH", at("2024-01-04 07:00"), 0),
-            ("C", "WH", at("2024-01-05 18:00"), 9),
-        ],
-        columns=["series_id", "location", "at", "on_hand_after"],
-    )
-    out = out_of_stock_days(ledger, "2024-01-07")
-    days = {sid: [d.day for d in g["date"]] for sid, g in out.groupby("series_id")}
-    # A: day 3 had stock in the morning; days 4 and 5 had none; day 6 was refilled.
-    assert days["A"] == [4, 5]
-    assert "B" not in days
-    # C: its first ledger day (2) is not known to have been empty all day; day 5 was refilled in the evening.
-    assert days["C"] == [3, 4]
-    assert out_of_stock_days(ledger, "2024-01-04").groupby("series_id").size().to_dict() == {"A": 1, "C": 2}
-    assert out_of_stock_days(ledger.iloc[:0], "2024-01-07").empty
 
 
 def test_days_without_stock_and_sales_are_unobserved_and_weeks_are_scaled_up():
