@@ -176,6 +176,7 @@ class RunAccuracy:
     model_mix: list[tuple[str, int]] = field(default_factory=list)
     hardest: list[dict] = field(default_factory=list)
     stopped: list[dict] = field(default_factory=list)
+    stockouts: list[dict] = field(default_factory=list)
 
 
 def _finite(value) -> float | None:
@@ -217,6 +218,7 @@ def run_accuracy(run: ForecastRun, *, uncategorised: str = "—", hardest: int =
         model_mix=[(str(k), int(v)) for k, v in chosen["model"].value_counts().items()],
         hardest=chosen.sort_values("wape", ascending=False, na_position="last").head(hardest).to_dict("records"),
         stopped=sales_stopped(run),
+        stockouts=lost_to_stockouts(run),
     )
 
 
@@ -237,6 +239,31 @@ def sales_stopped(run: ForecastRun, *, limit: int = 50) -> list[dict]:
             {"sku": sku, "name": name, "category": category, "periods": periods, "rate": rate, "missed": periods * rate}
         )
     return sorted(out, key=lambda r: (-r["missed"], r["sku"]))[:limit]
+
+
+def lost_to_stockouts(run: ForecastRun, *, limit: int = 50) -> list[dict]:
+    """Products of a run with days out of stock lately (``recent_unobserved_periods``) and the demand those days
+    likely held, in units and at the product's list price (None without one). Largest lost value first."""
+    rows = (
+        SeriesBacktest.objects.filter(run=run, chosen=True, explanation__recent_unobserved_periods__gt=0)
+        .values_list("product__sku", "product__name", "product__category__name", "product__list_price", "explanation")
+        .order_by()
+    )
+    out = []
+    for sku, name, category, price, e in rows:
+        units = float(e.get("lost_demand") or 0.0)
+        value = None if price is None else units * float(price)
+        out.append(
+            {
+                "sku": sku,
+                "name": name,
+                "category": category,
+                "periods": int(e.get("recent_unobserved_periods") or 0),
+                "units": units,
+                "value": value,
+            }
+        )
+    return sorted(out, key=lambda r: (-(r["value"] or 0.0), -r["units"], r["sku"]))[:limit]
 
 
 def backtest_windows(*, run: ForecastRun, product_ids: list[int], location_code: str = "") -> dict[int, list[dict]]:

@@ -123,7 +123,16 @@ def _driver(key: str, value) -> tuple[str, object]:
 
 
 #: Explanation keys the product page shows as notices of their own, not in the table of drivers.
-NOT_DRIVERS = {"series_id", "model", "cold_start", "sales_stopped_periods", "demand_before_stop", "unobserved_periods"}
+NOT_DRIVERS = {
+    "series_id",
+    "model",
+    "cold_start",
+    "sales_stopped_periods",
+    "demand_before_stop",
+    "unobserved_periods",
+    "recent_unobserved_periods",
+    "lost_demand",
+}
 
 
 def _day_ranges(days) -> list[tuple[date, date]]:

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from forecasting.engine.models import fill_gaps
 from forecasting.engine.panel import LONG_WINDOW, Panel
 
 
@@ -88,6 +89,18 @@ def sales_stopped(y: np.ndarray, freq: str, chance: float = STOPPED_CHANCE) -> t
     return np.where(flagged, run, 0).astype(int), rate
 
 
+def unobserved_demand(y: np.ndarray, freq: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per series: unobserved periods after its start, those among the last 4 × LONG_WINDOW periods, and the
+    demand those recent ones likely held (the gap filling of :func:`fill_gaps`: what went unsold for want of
+    stock, estimated from the same weekday of the weeks before)."""
+    observed = ~np.isnan(y)
+    gaps = (np.cumsum(observed, axis=1) > 0) & ~observed
+    window = 4 * LONG_WINDOW[freq]
+    recent = gaps[:, -window:]
+    filled = np.nan_to_num(fill_gaps(y, freq)[:, -window:])
+    return gaps.sum(axis=1), recent.sum(axis=1), np.where(recent, filled, 0.0).sum(axis=1)
+
+
 def explain(panel: Panel, chosen: pd.Series, metrics: pd.DataFrame, cold: np.ndarray) -> pd.DataFrame:
     """One row per series: model, backtest WAPE/MASE/coverage, drivers and the top driver by size."""
     drivers = driver_effects(panel)
@@ -98,8 +111,10 @@ def explain(panel: Panel, chosen: pd.Series, metrics: pd.DataFrame, cold: np.nda
     for c in ("wape", "mase", "coverage_80", "bias"):
         out.insert(1, f"backtest_{c}", m[c].reindex(out.index))
     out["cold_start"] = cold
-    observed = ~np.isnan(panel.y)
-    out["unobserved_periods"] = ((np.cumsum(observed, axis=1) > 0) & ~observed).sum(axis=1)
+    gaps, recent, lost = unobserved_demand(panel.y, panel.freq)
+    out["unobserved_periods"] = gaps
+    out["recent_unobserved_periods"] = recent
+    out["lost_demand"] = lost
     stopped, before = sales_stopped(panel.y, panel.freq)
     out["sales_stopped_periods"] = stopped
     out["demand_before_stop"] = before

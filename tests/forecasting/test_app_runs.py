@@ -375,7 +375,8 @@ def test_days_out_of_stock_are_left_out_of_the_history_not_read_as_zero_demand(c
     from inventory.services import stock_count_set
     from retailai.commerce.models import OrderLine
 
-    steady, empty = factories.ProductFactory(sku="STEADY"), factories.ProductFactory(sku="EMPTY")
+    steady = factories.ProductFactory(sku="STEADY")
+    empty = factories.ProductFactory(sku="EMPTY", name="Empty shelf", list_price=Decimal("2.50"))
     _history([steady, empty], days=90)
     # EMPTY (twice WEEKLY, 78 a week) was counted out of stock on the evening of 22 November and sold nothing
     # in the 12 days after: the ledger says why. Stock counts of STEADY never reach zero.
@@ -405,7 +406,13 @@ def test_days_out_of_stock_are_left_out_of_the_history_not_read_as_zero_demand(c
     assert None in windows[-1]["actual"]  # the backtest scored nothing on the empty days
 
     client.force_login(personas["buyer"])
-    assert client.get("/forecasts/").context["accuracy"].stopped == []
+    dashboard = client.get("/forecasts/")
+    assert dashboard.context["accuracy"].stopped == []
+    # Wednesday 23 November to Sunday 4 December: twice WEEKLY's Wed..Sun, Mon..Sun, i.e. 2 x (34 + 39) units.
+    [lost] = dashboard.context["accuracy"].stockouts
+    assert (lost["sku"], lost["periods"]) == ("EMPTY", 12)
+    assert lost["units"] == pytest.approx(146) and lost["value"] == pytest.approx(365)
+    assert b"Lost to stock-outs" in dashboard.content and b"365.00" in dashboard.content
     page = client.get("/forecasts/product/EMPTY/")
     assert b"12 days without stock were left out" in page.content
     assert page.content.count(b"chart-span stockout") == 1  # one shaded stretch: 23 Nov to 4 Dec

@@ -188,3 +188,10 @@ def test_a_buyer_sees_the_days_out_of_stock_on_the_forecast_chart(ui, personas):
     assert "Out of stock" in ui.find("svg.chart .chart-legend").get_attribute("innerHTML")
     assert ui.find_all("p.sales-stopped") == []
     ui.shot("forecast-product-stockout")
+
+    ui.open("/forecasts/")
+    card = ui.wait_for("section.lost-to-stockouts")
+    rows = card.find_elements("css selector", "tbody tr")
+    assert [r.text.split()[0] for r in rows] == ["SPOTTY"]
+    ui.driver.execute_script("document.querySelector('section.lost-to-stockouts').scrollIntoView()")
+    ui.shot("forecast-dashboard-lost-to-stockouts")

@@ -327,6 +327,19 @@ def test_a_forecast_explains_which_series_stopped_selling(fast_config):
     assert expl.loc[["S00", "S02"], "sales_stopped_periods"].tolist() == [0, 0]
 
 
+def test_demand_lost_to_recent_stock_outs_is_estimated_from_the_same_weekdays_before():
+    from forecasting.engine.explain import unobserved_demand
+
+    week = np.array([2.0, 3.0, 3.0, 4.0, 9.0, 14.0, 4.0])
+    y = np.tile(week, (2, 30))  # 210 days
+    y[0, 20:25] = np.nan  # five days out of stock long ago (outside the last 112 days)
+    y[0, -10:] = np.nan  # the last ten days out of stock
+    y[1, :50] = np.nan  # a series that started on day 50: its leading days are not gaps
+    gaps, recent, lost = unobserved_demand(y, "D")
+    assert gaps.tolist() == [15, 0] and recent.tolist() == [10, 0]
+    assert lost[0] == pytest.approx(np.tile(week, 30)[-10:].sum()) and lost[1] == 0.0
+
+
 def test_days_without_stock_and_sales_are_unobserved_and_weeks_are_scaled_up():
     days = pd.date_range("2024-01-01", "2024-01-14")  # two Monday-to-Sunday weeks
     lines = pd.DataFrame({"product": "A", "date": days, "kind": "sale", "quantity": 10})
