@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +25,8 @@ def _windows(y: np.ndarray, x: np.ndarray, origins: np.ndarray, window: int, hor
         past = seen[:, max(o - window, 0) : o]
         if past.shape[1] < window:
             past = np.pad(past, ((0, 0), (window - past.shape[1], 0)), constant_values=np.nan)
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # windows before a series started are all NaN
             level = np.nanmean(past[:, -w2:], axis=1)
         level = np.where(np.isfinite(level) & (level > 0), level, 1.0)
         xs = x[:, max(o - window, 0) : o]
