@@ -6,10 +6,12 @@ Stock on hand is set through stock_count_set, so every change leaves a count mov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
+from django.utils import timezone
 
 from retailai.commerce.importing.framework import LINE, RowChecks, RowFormat, errors_frame, map_ids
 from retailai.commerce.importing.loaders import values_in
@@ -45,7 +47,7 @@ class StockFormat(RowFormat):
 
     name = "stock"
     required = ("sku", "location", "on_hand")
-    optional = ("on_order", "reserved")
+    optional = ("on_order", "reserved", "counted_on")
 
     def prepare(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Parse and check one chunk of stock rows."""
@@ -58,10 +60,27 @@ class StockFormat(RowFormat):
                 "on_hand": check.integer("on_hand", minimum=0),
                 "on_order": check.integer("on_order", required=False, minimum=0),
                 "reserved": check.integer("reserved", required=False, minimum=0),
+                "counted_on": check.date("counted_on", required=False),
             }
         )
-        check.unique(["sku", "location"], rows[["sku", "location"]], "repeats the sku and location of an earlier row")
+        dated = rows["counted_on"].notna()
+        repeat = rows[["sku", "location", "counted_on"]].duplicated(keep="first")
+        check.fail(repeat & ~dated, "location", "repeats the sku and location of an earlier row")
+        check.fail(repeat & dated, "counted_on", "repeats the sku, location and counted_on of an earlier row")
+        check.fail(dated & (rows["counted_on"] > _today()), "counted_on", "is in the future")
+        changes = rows[["on_order", "reserved"]].notna().any(axis=1)
+        check.fail(dated & changes, "counted_on", "a dated count sets on hand only; leave on_order and reserved empty")
         return rows[~check.bad], check.errors()
+
+
+def _today() -> pd.Timestamp:
+    return pd.Timestamp(timezone.localdate())
+
+
+def count_time(day: pd.Timestamp) -> datetime:
+    """When a count dated `day` is entered in the ledger: the end of that (local) day, or now if sooner."""
+    end = timezone.make_aware(datetime.combine(day.date(), time(23, 59, 59)))
+    return min(end, timezone.now())
 
 
 def _resolve(rows: pd.DataFrame, column: str, model, field: str, target: str, reason: str):
@@ -83,10 +102,43 @@ class StockImporter(Importer):
         self.new_movements = 0
 
     def check(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Refuse unknown SKUs and locations."""
+        """Refuse unknown SKUs and locations, and dated counts the ledger has already gone past."""
         rows, bad_sku = _resolve(rows, "sku", Product, "sku", "product_id", "unknown SKU")
         rows, bad_location = _resolve(rows, "location", Location, "code", "location_id", "unknown location")
-        return rows, errors_frame([bad_sku, bad_location])
+        rows, late = self._late_counts(rows)
+        return rows, errors_frame([bad_sku, bad_location, late])
+
+    def _late_counts(self, rows: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Dated rows at or before the last movement of their SKU and location, unless the ledger already holds
+        that count then (the same history loaded again)."""
+        dated = rows[rows["counted_on"].notna()]
+        if dated.empty:
+            return rows, errors_frame()
+        ledger = pd.DataFrame.from_records(
+            StockMovement.objects.filter(product_id__in=dated["product_id"].unique().tolist())
+            .order_by("at", "pk")
+            .values_list("product_id", "location_id", "at", "on_hand_after"),
+            columns=["product_id", "location_id", "at", "on_hand_after"],
+        )
+        if ledger.empty:
+            return rows, errors_frame()
+        at = dated["counted_on"].map(count_time)
+        bad = []
+        for (line, product_id, location_id, on_hand), when in zip(
+            dated[[LINE, "product_id", "location_id", "on_hand"]].itertuples(index=False), at, strict=True
+        ):
+            mine = ledger[(ledger["product_id"] == product_id) & (ledger["location_id"] == location_id)]
+            if mine.empty or mine["at"].iloc[-1] < when:
+                continue
+            then = mine.loc[mine["at"] <= when, "on_hand_after"]
+            if len(then) and int(then.iloc[-1]) == on_hand:
+                continue
+            last = timezone.localtime(mine["at"].iloc[-1]).strftime("%Y-%m-%d %H:%M")
+            bad.append((line, f"is not after the last stock movement of this SKU at this location ({last})"))
+        if not bad:
+            return rows, errors_frame()
+        errors = pd.DataFrame({LINE: [b[0] for b in bad], "column": "counted_on", "reason": [b[1] for b in bad]})
+        return rows[~rows[LINE].isin(errors[LINE])], errors
 
     def counts(self) -> dict[str, int]:
         """Rows in the stock-level and movement tables."""
@@ -96,13 +148,17 @@ class StockImporter(Importer):
         """Apply each row: on hand through stock_count_set, on order and reserved directly."""
         products = Product.objects.in_bulk(rows["product_id"].unique().tolist())
         locations = Location.objects.in_bulk(rows["location_id"].unique().tolist())
+        # A stock history goes into the ledger oldest first; undated counts are today's, after it.
+        rows = rows.sort_values("counted_on", kind="stable", na_position="last")
         for row in rows.itertuples(index=False):
+            dated = not pd.isna(row.counted_on)
             stock_count_set(
                 product=products[row.product_id],
                 location=locations[row.location_id],
                 counted=int(row.on_hand),
                 reference=self.reference,
-                note="stock import",
+                note="stock history import" if dated else "stock import",
+                at=count_time(row.counted_on) if dated else None,
             )
             changes = {f: int(v) for f in ("on_order", "reserved") if not pd.isna(v := getattr(row, f))}
             if changes:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from retailai.commerce.models import Product
 from retailai.core.errors import ValidationFailed
@@ -71,13 +73,40 @@ def stock_move(
 
 
 def stock_count_set(
-    *, product: Product, location: Location, counted: int, actor=None, reference: str = "", note: str = ""
+    *,
+    product: Product,
+    location: Location,
+    counted: int,
+    actor=None,
+    reference: str = "",
+    note: str = "",
+    at: datetime | None = None,
 ) -> StockChange:
-    """Set on-hand to a physical count; the ledger records the difference as a count movement."""
+    """Set on-hand to a physical count; the ledger records the difference as a count movement.
+
+    `at` dates a count taken earlier (a stock history loaded after the fact). It must come after the
+    location's last movement of the product, so the ledger stays in time order and its last entry is the
+    stock on hand.
+    """
     if counted < 0:
         raise ValidationFailed("A stock count cannot be negative.", field="on_hand")
+    if at is not None and at > timezone.now():
+        raise ValidationFailed("A stock count cannot be dated in the future.", field="counted_on")
     with transaction.atomic():
         level, _ = StockLevel.objects.select_for_update().get_or_create(product=product, location=location)
+        if at is not None:
+            movements = product.stock_movements.filter(location=location)
+            then = movements.filter(at__lte=at).values_list("on_hand_after", flat=True).first()
+            if then is not None and then == counted:
+                # The ledger already says so at that time (the same history loaded again): nothing to add.
+                return StockChange(movement=movements.filter(at__lte=at).first(), on_hand=level.on_hand)
+            latest = movements.values_list("at", flat=True).first()
+            if latest is not None and latest >= at:
+                raise ValidationFailed(
+                    f"A count of {product.sku} at {location.code} dated {timezone.localtime(at):%Y-%m-%d %H:%M} is "
+                    f"not after the last stock movement there ({timezone.localtime(latest):%Y-%m-%d %H:%M}).",
+                    field="counted_on",
+                )
         delta = counted - level.on_hand
         if delta == 0:
             last = level.product.stock_movements.filter(location=location).first()
@@ -94,6 +123,9 @@ def stock_count_set(
             note=note[:255],
             actor=actor if getattr(actor, "is_authenticated", False) else None,
         )
+        if at is not None:  # `at` is set on write; a dated count gets its own time afterwards
+            StockMovement.objects.filter(pk=movement.pk).update(at=at)
+            movement.at = at
     return StockChange(movement=movement, on_hand=counted)
 
 

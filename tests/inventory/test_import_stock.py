@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 
 import pytest
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from inventory.models import StockLevel, StockMovement
 from retailai.core.models import JobRun
@@ -122,3 +124,71 @@ def test_skip_invalid_and_dry_run(catalogue, csv_file, run_command):
         ["TEA-1", "dc-north", "3", "", "", "column location: repeats the sku and location of an earlier row"],
     ]
     assert _levels()[0] == ("TEA-1", "dc-north", 120, 40, 5)
+
+
+HISTORY = """\
+sku,location,on_hand,counted_on
+TEA-1,dc-north,6,2024-03-05
+TEA-1,dc-north,10,2024-03-01
+TEA-1,dc-north,0,2024-03-02
+TEA-1,dc-north,0,2024-03-03
+"""
+
+
+def _dated_ledger() -> list[tuple]:
+    return [
+        (sku, str(timezone.localtime(at).date()), on_hand)
+        for sku, at, on_hand in StockMovement.objects.order_by("at", "pk").values_list(
+            "product__sku", "at", "on_hand_after"
+        )
+    ]
+
+
+def test_a_stock_history_goes_into_the_ledger_in_date_order_and_shows_the_days_out_of_stock(
+    catalogue, csv_file, run_command
+):
+    from datetime import date
+
+    from inventory.selectors import stockout_days_frame
+    from retailai.commerce.models import Product
+
+    out = run_command("import_stock", csv_file("history.csv", HISTORY))
+
+    assert "4 rows read, 4 imported, 0 rejected" in out
+    # Oldest first, each at the end of its day; the count of 3 March repeats 2 March's and adds nothing.
+    assert _dated_ledger() == [("TEA-1", "2024-03-01", 10), ("TEA-1", "2024-03-02", 0), ("TEA-1", "2024-03-05", 6)]
+    assert _levels() == [("TEA-1", "dc-north", 6, 0, 0)]
+    tea = Product.objects.get(sku="TEA-1")
+    days = stockout_days_frame(product_ids=[tea.pk], until=date(2024, 3, 6))
+    assert [d.day for d in days["date"]] == [3, 4]  # empty from the evening of the 2nd until the 5th's delivery
+
+    again = run_command("import_stock", csv_file("history.csv", HISTORY))
+    assert "movements created: 0" in again and len(_dated_ledger()) == 3
+
+    today = run_command("import_stock", csv_file("today.csv", "sku,location,on_hand\nTEA-1,dc-north,4\n"))
+    assert "movements created: 1" in today and _levels() == [("TEA-1", "dc-north", 4, 0, 0)]
+
+
+def test_a_dated_count_the_ledger_has_gone_past_or_in_the_future_is_a_bad_row(catalogue, csv_file, run_command):
+    run_command("import_stock", csv_file("history.csv", HISTORY))
+    ledger = _dated_ledger()
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    path = csv_file(
+        "late.csv",
+        "sku,location,on_hand,counted_on,on_order\n"
+        "TEA-1,dc-north,7,2024-03-04,\n"  # the ledger already has 5 March
+        f"TEA-2,dc-north,1,{tomorrow},\n"
+        "TEA-2,shop-1,1,2024-03-01,5\n"
+        "TEA-2,shop-1,2,2024-03-02,\n"
+        "TEA-2,shop-1,3,2024-03-02,\n",
+    )
+
+    with pytest.raises(CommandError) as raised:
+        run_command("import_stock", path)
+
+    message = str(raised.value)
+    assert f"{path}:2: column counted_on: is not after the last stock movement of this SKU at this location" in message
+    assert f"{path}:3: column counted_on: is in the future" in message
+    assert f"{path}:4: column counted_on: a dated count sets on hand only" in message
+    assert f"{path}:6: column counted_on: repeats the sku, location and counted_on of an earlier row" in message
+    assert _dated_ledger() == ledger
