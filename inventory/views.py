@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from forecasting.engine.models import fill_gaps
 from forecasting.engine.series import demand_from_lines
 from forecasting.selectors import active_run, order_lines_frame
 from retailai.commerce.models import Product
@@ -32,7 +33,7 @@ from retailai.core.roles import has_role
 from . import purchasing
 from .calibration import run_calibrations, stored_calibration
 from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
-from .selectors import stock_levels_visible_to
+from .selectors import stock_levels_visible_to, stockout_days_frame
 
 
 class StockFilterForm(forms.Form):
@@ -356,7 +357,7 @@ def what_if(request, sku: str):
     )
     current_sl = float((last or {}).get("service_level", 0.95))
     current_lt = terms.lead_time_days
-    demand, basis = _recent_demand(product, run)
+    demand, basis, estimated = _recent_demand(product, run)
     if demand is None:
         demand, basis = np.asarray(forecast.median), "forecast"
     common = {
@@ -384,20 +385,34 @@ def what_if(request, sku: str):
         ],
         y_label=_("Units"),
     )
-    context.update({"current": current, "trial": trial, "basis": basis, "chart": chart, "periods": len(demand)})
+    context.update(
+        {
+            "current": current,
+            "trial": trial,
+            "basis": basis,
+            "chart": chart,
+            "periods": len(demand),
+            "replayed_demand": demand,
+            "estimated_periods": estimated,
+        }
+    )
     return render(request, "inventory/what_if.html", context)
 
 
-def _recent_demand(product: Product, run) -> tuple[np.ndarray | None, str]:
-    """The last 120 days (or 26 weeks) of demand before the forecast, when there are at least four weeks of it."""
+def _recent_demand(product: Product, run) -> tuple[np.ndarray | None, str, int]:
+    """The last 120 days (or 26 weeks) of demand before the forecast, when there are at least four weeks of it,
+    and how many of those periods were out of stock. Demand on such a period is not known: it replays as the
+    forecast's gap filling estimates it (the same weekday of the weeks before), not as zero."""
     lines = order_lines_frame(product_ids=[product.pk])
     if lines.empty:
-        return None, ""
+        return None, "", 0
     freq = run.freq
     end = pd.Timestamp(run.history_end) if run.history_end else lines["date"].max()
-    frame = demand_from_lines(lines, freq=freq, end=end, product_col="sku")
+    stockouts = stockout_days_frame(product_ids=[product.pk], until=end.date())
+    frame = demand_from_lines(lines, freq=freq, end=end, product_col="sku", stockouts=stockouts)
     window = 120 if freq == "D" else 26
-    values = frame["quantity"].to_numpy(dtype=float)[-window:]
+    raw = frame["quantity"].to_numpy(dtype=float)
+    values = fill_gaps(raw[None, :], freq)[0][-window:]
     if len(values) < (28 if freq == "D" else 4):
-        return None, ""
-    return values, "history"
+        return None, "", 0
+    return np.nan_to_num(values), "history", int(np.isnan(raw[-window:]).sum())

@@ -133,6 +133,42 @@ def test_what_if_page_simulates_another_service_level(personas, orders, assortme
     assert "Simulated fill rate" in response.content.decode()
 
 
+def test_what_if_replays_days_out_of_stock_at_the_demand_of_the_weeks_before(personas, orders, assortment):
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from inventory.services import stock_count_set
+    from tests import factories
+
+    tea, wh = assortment["products"]["TEA"], assortment["location"]
+    # Ten a day for 60 days up to the forecast's history end (3 March), but none from 20 to 26 February: the
+    # shelf was empty (counted 0 on the evening of the 19th, 50 arrived on the 27th in the morning).
+    channel = factories.ChannelFactory(code="shop")
+    for d in range(60):
+        day = AS_OF - timedelta(days=60 - d)
+        if date_in(day, (AS_OF - timedelta(days=13), AS_OF - timedelta(days=7))):
+            continue
+        at = timezone.make_aware(datetime.combine(day, time(12)))
+        order = factories.OrderFactory(channel=channel, customer=None, placed_at=at)
+        factories.OrderLineFactory(order=order, line_number=1, product=tea, quantity=10, placed_at=at)
+    StockLevel.objects.filter(product=tea, location=wh).update(on_hand=0)
+    for counted, day, hour in ((0, AS_OF - timedelta(days=14), 21), (50, AS_OF - timedelta(days=6), 8)):
+        when = timezone.make_aware(datetime.combine(day, time(hour)))
+        stock_count_set(product=tea, location=wh, counted=counted, at=when)
+
+    response = client_for(personas["buyer"]).get("/purchase-orders/what-if/TEA/", {"location": wh.pk})
+
+    assert response.context["basis"] == "history" and response.context["estimated_periods"] == 7
+    replayed = response.context["replayed_demand"]
+    assert len(replayed) == 60 and (replayed == 10).all()  # not seven days of zero demand
+    assert "7 of them were out of stock" in response.content.decode()
+
+
+def date_in(day, bounds) -> bool:
+    return bounds[0] <= day <= bounds[1]
+
+
 @pytest.mark.django_db
 def test_what_if_rejects_bad_input(personas, orders):
     response = client_for(personas["buyer"]).get("/purchase-orders/what-if/TEA/", {"service_level": "1.5"})
