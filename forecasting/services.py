@@ -174,14 +174,9 @@ def _num(value) -> float | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def _round(value) -> float | None:
+def _round(value, digits: int = 3) -> float | None:
     number = _num(value)
-    return None if number is None else round(number, 3)
-
-
-def _round2(value) -> float | None:
-    number = _num(value)
-    return None if number is None else round(number, 2)
+    return None if number is None else round(number, digits)
 
 
 def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, skus) -> list[SeriesBacktest]:
@@ -231,7 +226,7 @@ def _attach_backtest_windows(backtests: list[SeriesBacktest], frame: pd.DataFram
             {
                 "dates": [d.date().isoformat() for d in pd.to_datetime(window["date"])],
                 # An unobserved period (no stock) has no actual: null, never NaN, which JSON does not have.
-                **{c: [_round2(v) for v in window[c]] for c in ("actual", "q10", "q50", "q90")},
+                **{c: [_round(v, 2) for v in window[c]] for c in ("actual", "q10", "q50", "q90")},
             }
             for _, window in part.groupby("origin", sort=True)
         ]

@@ -246,7 +246,6 @@ def product_forecast_page(request, sku: str):
             "stopped_periods": int(explanation.get("sales_stopped_periods") or 0),
             "demand_before_stop": float(explanation.get("demand_before_stop") or 0.0),
             "unobserved_periods": int(explanation.get("unobserved_periods") or 0),
-            "stockout_days": len(stockout_days),
             "chart": chart,
             "has_history": bool(history_points),
             "freq": freq,

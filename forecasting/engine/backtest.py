@@ -533,7 +533,7 @@ def origin_frames(
                         "q90": q[k, ..., 2].ravel(),
                         "model": name,
                         "_started": (
-                            np.ones(len(rows) * h, dtype=bool)
+                            np.zeros(len(rows) * h, dtype=bool)
                             if start is None
                             else (c + np.arange(h)[None, :] >= start[rows][:, None]).ravel()
                         ),
@@ -543,7 +543,7 @@ def origin_frames(
     if not parts:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
-    keep = out["actual"].notna() | (out.pop("_started") & (start is not None))
+    keep = out["actual"].notna() | out.pop("_started")
     return out[keep].sort_values(["series_id", "origin", "date"], kind="stable").reset_index(drop=True)
 
 
