@@ -123,12 +123,15 @@ class StockImporter(Importer):
         if ledger.empty:
             return rows, errors_frame()
         at = dated["counted_on"].map(count_time)
+        # Each SKU and location's own movements, split once: a long history file must not scan the whole ledger
+        # for every row.
+        by_key = dict(tuple(ledger.groupby(["product_id", "location_id"], sort=False)))
         bad = []
         for (line, product_id, location_id, on_hand), when in zip(
             dated[[LINE, "product_id", "location_id", "on_hand"]].itertuples(index=False), at, strict=True
         ):
-            mine = ledger[(ledger["product_id"] == product_id) & (ledger["location_id"] == location_id)]
-            if mine.empty or mine["at"].iloc[-1] < when:
+            mine = by_key.get((product_id, location_id))
+            if mine is None or mine["at"].iloc[-1] < when:
                 continue
             then = mine.loc[mine["at"] <= when, "on_hand_after"]
             if len(then) and int(then.iloc[-1]) == on_hand:
