@@ -35,7 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _data  # noqa: E402
 from forecasting.engine import ForecastConfig, forecast  # noqa: E402
 from forecasting.engine.series import complete_history  # noqa: E402
-from inventory.engine.calibrate import TargetCalibration, calibrate_policy, calibrate_targets, stitch_levels  # noqa: E402
+from inventory.engine.calibrate import (  # noqa: E402
+    FILL_MARGIN,
+    TargetCalibration,
+    calibrate_policy,
+    calibrate_targets,
+    stitch_levels,
+)
 from inventory.engine.policy import textbook_levels  # noqa: E402
 from inventory.engine.replenish import (  # noqa: E402
     POLICY_QUANTILES,
@@ -271,7 +277,7 @@ def app_calibration(backtest: pd.DataFrame, base: ReplenishmentConfig) -> Target
     frame = backtest.assign(series_id=backtest["series_id"].astype(str))
     actual = frame[["series_id", "date", "actual"]].rename(columns={"actual": "quantity"})
     windows = [w[["series_id", "date", "q10", "q50", "q90"]] for _, w in frame.groupby("origin", sort=True)]
-    return calibrate_targets(windows, actual, base, (base.service_level,))
+    return calibrate_targets(windows, actual, base, (base.service_level,), margin=FILL_MARGIN)
 
 
 def _week_anchor(frame: pd.DataFrame, freq: str) -> int:
@@ -348,7 +354,7 @@ def main() -> None:
     p.add_argument(
         "--fill-margin",
         type=float,
-        default=1.0,
+        default=FILL_MARGIN,
         help="standard errors of the calibration replay's fill added to the target it calibrates for",
     )
     p.add_argument(

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from forecasting.models import ForecastRun
 from forecasting.selectors import backtest_windows
 
-from .engine.calibrate import calibrate_targets, interpolate_planning_fill
+from .engine.calibrate import FILL_MARGIN, calibrate_targets, interpolate_planning_fill
 from .engine.policy import DEFAULT_SERVICE_LEVELS
 from .engine.replenish import ReplenishmentConfig
 from .models import Location, PolicyCalibration, SupplierProduct
@@ -116,7 +116,9 @@ def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduc
     base = float(np.median(targets))
     # The lowest, middle and highest targets are replayed; suggestions interpolate between them.
     config = ReplenishmentConfig(review_period=review, service_level=base)
-    result = calibrate_targets(forecasts, actual, config, (targets[0], base, targets[-1]), items)
+    # Each target is aimed at one standard error of the replayed fill above it, so that it holds on most of the
+    # periods to come rather than on about half of them.
+    result = calibrate_targets(forecasts, actual, config, (targets[0], base, targets[-1]), items, margin=FILL_MARGIN)
     return PolicyCalibration(
         run=run,
         location=location,

@@ -26,6 +26,9 @@ ERROR_LEVELS = tuple(np.round(np.linspace(0.01, 0.99, 99), 2))
 ERROR_CORRELATIONS = (0.0, 0.3, 0.6)
 #: Envelopes tried on the order-up-to level: quantiles of the history's cover-window demand (None: no cap).
 ENVELOPE_LEVELS = (None, 0.9, 0.95, 0.99)
+#: Standard errors of the replayed fill added to the target a calibration aims for. A planning fill that only
+#: just reaches the target on the replayed periods misses it on about half of the periods that follow.
+FILL_MARGIN = 1.0
 
 
 @dataclass(frozen=True)
@@ -304,20 +307,23 @@ def calibrate_targets(
     *,
     fill_bounds: tuple[float, float] = PLANNING_FILL_BOUNDS,
     iterations: int = 12,
+    margin: float = 0.0,
 ) -> TargetCalibration:
     """For every target, the smallest planning fill whose replayed fill reaches it; the path settings stay.
 
     Unlike :func:`calibrate_policy` nothing but the planning fill is chosen: a replay of a few backtest windows
     is too little evidence to also pick a spread shape and an error correlation (each extra choice fits the
-    windows' own accidents). Planning fills never fall as the target rises; a target out of reach gets the
-    top of `fill_bounds`, and ``fills`` says how far the replay got (at the fill its own bisection found).
+    windows' own accidents). With `margin` > 0 each target is raised by that many standard errors of the fill
+    replayed at it, as :func:`calibrate_policy` does. Planning fills never fall as the target rises; a target
+    out of reach gets the top of `fill_bounds`, and ``fills`` says how far the replay got (at the fill its own
+    bisection found).
     """
     config = replace(config, envelope_level=None, planning_fill=None)
     pcs = [policy_candidates(f, config, items) for f in forecasts]
     fills, reached, raw = {}, {}, {}
     for target in sorted({float(t) for t in targets}):
-        hi, fill_hi, _, _ = _bisect(pcs, config, actual, target, fill_bounds, iterations)
-        fills[target], reached[target] = hi, float(fill_hi)
+        row = _calibrated_row(pcs, config, actual, target, fill_bounds, iterations, margin)
+        fills[target], reached[target] = row["planning_fill"], float(row["fill"])
         raw[target] = float(_score(pcs, config, actual, target)[0])
     ordered = sorted(fills)
     monotone = np.maximum.accumulate([fills[t] for t in ordered])

@@ -129,6 +129,39 @@ def test_too_narrow_quantiles_plan_the_base_target_above_itself():
     assert 0.95 < result.fills[0.98] < 0.98
 
 
+def test_a_fill_margin_makes_the_target_hold_on_most_periods_to_come():
+    # Correct quantiles: a planning fill that only just reaches 0.95 on the replayed periods meets it on about
+    # half of the fresh period sets from the same process; one standard error above it meets it on most.
+    series = [f"S{i}" for i in range(8)]
+    config = ReplenishmentConfig(lead_time=2, service_level=0.95, policy=PolicyConfig(n_paths=400))
+    settings = series_settings(np.array(series), config, None)
+    fresh = [_frames(np.random.default_rng(100 + k), origins=6, step=4, series=series, wide=1.0) for k in range(8)]
+
+    def share_meeting(planning_fill):
+        cfg = replace(config, planning_fill=planning_fill)
+        met = []
+        for demand, forecasts in fresh:
+            levels = stitch_levels([policy_from_forecast(f, cfg) for f in forecasts])
+            r = replay_levels(levels, demand[demand["date"] < forecasts[-1]["date"].max()], settings)
+            met.append(r["served"].sum() / r["demanded"].sum() >= 0.95)
+        return np.mean(met)
+
+    bare, margined = [], []
+    for seed in range(10, 14):
+        actual, forecasts = _frames(np.random.default_rng(seed), origins=6, step=4, series=series, wide=1.0)
+        actual = actual[actual["date"] < forecasts[-1]["date"].max()]
+        plain = calibrate_targets(forecasts, actual, config, (0.9, 0.95))
+        aimed = calibrate_targets(forecasts, actual, config, (0.9, 0.95), margin=1.0)
+        for target in (0.9, 0.95):
+            assert aimed.planning_fills[target] > plain.planning_fills[target]
+            assert aimed.fills[target] > plain.fills[target] >= target
+        bare.append(share_meeting(plain.planning_fills[0.95]))
+        margined.append(share_meeting(aimed.planning_fills[0.95]))
+    assert np.mean(bare) < 0.6
+    assert np.mean(margined) > 0.65
+    assert np.mean(margined) > np.mean(bare) + 0.15
+
+
 def test_planning_fill_between_and_beyond_the_calibrated_targets():
     fills = {0.9: 0.8, 0.95: 0.9}
     assert interpolate_planning_fill(fills, 0.925) == pytest.approx(0.85)

@@ -177,7 +177,7 @@ class Command(BaseCommand):
 
         from forecasting.engine import forecast
         from forecasting.engine.series import complete_history, infer_freq, week_anchor
-        from inventory.engine.calibrate import calibrate_policy
+        from inventory.engine.calibrate import FILL_MARGIN, calibrate_policy
         from inventory.engine.replenish import cap_by_history
 
         freq = fcfg.freq or infer_freq(history["date"])
@@ -200,7 +200,9 @@ class Command(BaseCommand):
             self.stderr.write(f"{NAME}: calibration forecast from {pd.Timestamp(origin).date()}")
         actual = full[full["date"] >= dates[len(dates) - window]][["series_id", "date", "quantity"]]
         # One standard error of the replayed fill above the target: met on most future periods, not half of them.
-        cal = calibrate_policy(forecasts, actual, rcfg, items, margin=1.0, history=full, window=year_of(freq, history))
+        cal = calibrate_policy(
+            forecasts, actual, rcfg, items, margin=FILL_MARGIN, history=full, window=year_of(freq, history)
+        )
         self.stderr.write(
             f"{NAME}: calibration replay: spread {cal.spread}, error correlation {cal.error_correlation:g}, "
             f"envelope {cal.envelope_level}, planning fill {cal.planning_fill:.3f} -> replayed fill {cal.fill_rate:.3f}"
