@@ -16,6 +16,12 @@ the backtest windows of the first origin's forecast reaches the target with ("ap
 inventory (units, and value where prices exist), stockout periods and orders for both, and the ratio of
 average inventory (project / textbook).
 
+On datasets with promotion flags (Rossmann's promo, Dominick's deal and feature) a reference row shows what the
+promotion calendar alone is worth: a "calendar textbook" whose cover demand adds up the year's mean and variance
+of promoted and of other periods as each period of the cover is planned, its k tuned on the replay to the same
+fill like the textbook's. It is a bound on what knowing when promotions run buys a history-based policy, not a
+policy the project could run: its safety factor is fitted on the very periods it is scored on.
+
     python bench/replenishment.py [--datasets rossmann,online_retail,dominicks] [--service-level 0.95]
 """
 
@@ -68,12 +74,13 @@ class Setup:
     country: str
     history_year: int
     calibration: int  # periods of the calibration replay just before the replay window
+    promotions: tuple[str, ...] = ()  # the dataset's promotion flags (for the calendar reference)
 
 
 SETUPS = {
-    "rossmann": Setup("rossmann", "D", 84, 7, 28, "DE", 364, 84),
+    "rossmann": Setup("rossmann", "D", 84, 7, 28, "DE", 364, 84, ("promo",)),
     "online_retail": Setup("online_retail", "W", 8, 2, 4, "GB", 52, 8),
-    "dominicks": Setup("dominicks", "W", 13, 2, 4, "US", 52, 13),
+    "dominicks": Setup("dominicks", "W", 13, 2, 4, "US", 52, 13, ("deal", "feat")),
 }
 
 
@@ -206,6 +213,54 @@ def textbook_replay(
     return hi, run(hi)
 
 
+def calendar_moments(
+    quantity: np.ndarray, promoted: np.ndarray, n_past: int, window: int, cols: np.ndarray, cover: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and variance of demand over each replay period's cover, from the promotion calendar alone.
+
+    Each series' year before the replay gives the mean and deviation of its promoted and of its other periods
+    (a kind seen fewer than 3 times takes the whole year's); a replay period's cover adds up the moments of the
+    kinds its periods are planned as. Returns the cover mean and variance (series x replay period) and the mean
+    of each replay period's review period (the last period of its cover).
+    """
+    n, periods = quantity.shape
+    last = np.minimum(cols[:, None] + np.arange(cover)[None, :], periods - 1)  # (replay, cover) columns
+    mean_cover, var_cover, review = (np.zeros((n, len(cols))) for _ in range(3))
+    for i in range(n):
+        h, p = quantity[i, :n_past], promoted[i, :n_past]
+        keep = ~np.isnan(h)
+        h, p = h[keep][-window:], p[keep][-window:]
+        moments = {}
+        for kind in (False, True):
+            v = h[p == kind] if (p == kind).sum() >= 3 else h
+            moments[kind] = (float(np.mean(v)), float(np.var(v, ddof=1)) if len(v) > 1 else 0.0)
+        kinds = promoted[i, last]
+        mu = np.where(kinds, moments[True][0], moments[False][0])
+        var = np.where(kinds, moments[True][1], moments[False][1])
+        mean_cover[i], var_cover[i], review[i] = mu.sum(axis=1), var.sum(axis=1), mu[:, -1]
+    return mean_cover, var_cover, review
+
+
+def calendar_replay(
+    demand: np.ndarray, moments: tuple[np.ndarray, np.ndarray, np.ndarray], lead_time: int, target: float
+) -> tuple[float, dict[str, np.ndarray]]:
+    """(s, S) from the promotion calendar's cover moments, s = mean + k·sd, S = s + the review period's mean,
+    with k found by bisection so that the aggregate fill rate equals `target`, as for the textbook."""
+    mean_cover, var_cover, review = moments
+
+    def run(k: float) -> dict[str, np.ndarray]:
+        s_lvl = np.ceil(mean_cover + k * np.sqrt(var_cover))
+        return replay(demand, s_lvl, np.ceil(s_lvl + review), lead_time)
+
+    lo, hi = -2.0, 8.0
+    while fill(run(hi)) < target and hi < 40:
+        hi *= 2
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fill(run(mid)) < target else (lo, mid)
+    return hi, run(hi)
+
+
 def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     """Replay one dataset with both policies and return what gets printed."""
     t0 = time.perf_counter()
@@ -222,6 +277,20 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         g["quantity"].to_numpy()[-setup.history_year :]
         for _, g in grid[grid["date"] < cut].groupby("series_id", sort=True)
     ]
+    calendar = None
+    if setup.promotions:
+        on = grid.assign(_on=(grid[list(setup.promotions)] > 0).any(axis=1))
+        promoted = on.pivot(index="series_id", columns="date", values="_on").loc[ids].fillna(False).to_numpy(bool)
+        quantity = grid.pivot(index="series_id", columns="date", values="quantity").loc[ids]
+        cols = np.searchsorted(quantity.columns.to_numpy(), dates)
+        calendar = calendar_moments(
+            quantity.to_numpy(dtype=float),
+            promoted,
+            int(cols[0]),
+            setup.history_year,
+            cols,
+            setup.lead_time + 1,
+        )
     base = ReplenishmentConfig(lead_time=setup.lead_time, review_period=1, service_level=args.service_level)
     cfgs = {"pooled": replace(base, pooled=True), "per-series": base}
     history = raw[raw["series_id"].isin(ids)]
@@ -246,7 +315,8 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         s_lvl, big_s = level_matrices(forecasts, cal.apply(c), ids, dates, demand_history, setup.history_year)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
-        runs[name] = (ours, k, book)
+        ref = None if calendar is None else calendar_replay(demand, calendar, setup.lead_time, fill(ours))
+        runs[name] = (ours, k, book, ref)
     # The app's suggestions: per series, forecasts with P10/P50/P90 only, planned through a calibration on the
     # backtest windows of the forecast made at the replay's first origin (inventory.calibration).
     app = app_calibration(backtest, base)
@@ -256,7 +326,8 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         s_lvl, big_s = level_matrices(core, c, ids, dates, demand_history, setup.history_year)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
-        runs[name] = (ours, k, book)
+        ref = None if calendar is None else calendar_replay(demand, calendar, setup.lead_time, fill(ours))
+        runs[name] = (ours, k, book, ref)
     unit = value.reindex(ids).to_numpy() if value is not None else None
     return {
         "setup": setup,
@@ -287,6 +358,18 @@ def _week_anchor(frame: pd.DataFrame, freq: str) -> int:
     return week_anchor(frame["date"]) if freq == "W" else 0
 
 
+def _ratio_row(label: str, ours: dict, other: dict, unit: np.ndarray | None) -> dict:
+    """A table row with the ratio of two policies' average inventory, in units and in value where prices exist."""
+    row = {
+        "policy": f"  ratio {label}",
+        "fill": "",
+        "avg_inv_units": f"{ours['avg_inv'].sum() / other['avg_inv'].sum():.3f}",
+    }
+    if unit is not None:
+        row["avg_inv_value"] = f"{np.nansum(ours['avg_inv'] * unit) / np.nansum(other['avg_inv'] * unit):.3f}"
+    return row | {"stockout_periods": "", "orders": ""}
+
+
 def report(r: dict) -> dict[str, tuple[float, float]]:
     """Print one dataset's table; return (project fill rate, inventory ratio) per project policy."""
     s: Setup = r["setup"]
@@ -296,8 +379,11 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
         f"review 1, re-forecast every {s.step} ({r['seconds']:.0f}s)"
     )
     rows, out = [], {}
-    for name, (ours, k, book) in r["runs"].items():
-        for label, res in ((f"project {name}", ours), (f"  textbook k={k:.3f}", book)):
+    for name, (ours, k, book, ref) in r["runs"].items():
+        policies = [(f"project {name}", ours), (f"  textbook k={k:.3f}", book)]
+        if ref is not None:
+            policies.append((f"  calendar textbook k={ref[0]:.3f}", ref[1]))
+        for label, res in policies:
             row = {"policy": label, "fill": f"{fill(res):.4f}", "avg_inv_units": f"{res['avg_inv'].sum():,.0f}"}
             if r["unit"] is not None:
                 row["avg_inv_value"] = f"{np.nansum(res['avg_inv'] * r['unit']):,.0f}"
@@ -305,11 +391,10 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
             row["orders"] = int(res["orders"].sum())
             rows.append(row)
         ratio = ours["avg_inv"].sum() / book["avg_inv"].sum()
-        row = {"policy": "  ratio project/textbook", "fill": "", "avg_inv_units": f"{ratio:.3f}"}
-        if r["unit"] is not None:
-            v = np.nansum(ours["avg_inv"] * r["unit"]) / np.nansum(book["avg_inv"] * r["unit"])
-            row["avg_inv_value"] = f"{v:.3f}"
-        rows.append(row | {"stockout_periods": "", "orders": ""})
+        pairs = [("project/textbook", ours, book)]
+        if ref is not None:
+            pairs += [("project/calendar", ours, ref[1]), ("calendar/textbook", ref[1], book)]
+        rows += [_ratio_row(label, a, b, r["unit"]) for label, a, b in pairs]
         out[name] = (fill(ours), ratio)
     print(pd.DataFrame(rows).set_index("policy").to_string())
     for name, cal in r["calibrations"].items():
