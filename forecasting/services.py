@@ -75,8 +75,12 @@ def forecast_run_plan(*, run_id: int, task_id: str = "") -> RunPlan:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+    # Each chunk is a cross-section of the catalogue (every n-th product), not a run of consecutive ones: products
+    # are numbered as they first appear, so consecutive chunks would put the newest products together, and a
+    # chunk's new products borrow their forecasts from the established ones in the same chunk.
     size = settings.FORECAST_CHUNK_SIZE
-    chunks = [product_ids[i : i + size] for i in range(0, len(product_ids), size)]
+    n_chunks = -(-len(product_ids) // size)
+    chunks = [product_ids[k::n_chunks] for k in range(n_chunks)]
     ForecastRun.objects.filter(pk=run_id).update(history_end=history_end, series_total=len(product_ids), series_done=0)
     job_run_progress(run_id=run.job_id, progress=1, message=f"{len(product_ids)} series in {len(chunks)} chunks")
     return RunPlan(run_id=run_id, chunks=chunks)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+#: Fewest established series a profile is borrowed from: the median of fewer is one series' accident (a slow
+#: seller whose band is a hundred times its recent level would set every new product's band).
+MIN_PEERS = 3
+
 
 def cold_start_quantiles(
     y: np.ndarray,
@@ -17,7 +21,8 @@ def cold_start_quantiles(
     """Quantile forecasts for the `cold` series from the scaled forecast profiles of similar established series.
 
     Similar series share the first attribute column with the new one (a category, a price band); without
-    attributes, or when no established series shares it, the pooled profile of all established series is used.
+    attributes, or when fewer than :data:`MIN_PEERS` established series share it, the pooled profile of all
+    established series is used; with fewer than that in all, the series keeps its own forecast.
     The profile (forecast / level, per horizon step and quantile) is scaled by the new series' own mean demand
     when it has sold anything yet, otherwise by the median level of its peers. Returns the cube and the peer
     group used per series ("all" for the pooled profile).
@@ -40,9 +45,9 @@ def cold_start_quantiles(
         group = "all"
         if key is not None and key[i] != "nan":
             same = peers & (key == key[i])
-            if same.any():
+            if same.sum() >= MIN_PEERS:
                 peers, group = same, str(key[i])
-        if not peers.any():
+        if peers.sum() < MIN_PEERS:
             continue
         prof = np.nanmedian(profile[peers], axis=0)
         lvl = own[i] if np.isfinite(own[i]) and own[i] > 0 else float(np.median(level[peers]))

@@ -78,6 +78,21 @@ def test_a_run_forecasts_every_series_and_becomes_active(celery_worker_process, 
 
 
 @pytest.mark.django_db
+def test_chunks_are_cross_sections_of_the_catalogue(settings):
+    # Products are numbered as they first sell: runs of consecutive ones would put the newest together, with no
+    # established products in their chunk to borrow a forecast from.
+    settings.FORECAST_CHUNK_SIZE = 2
+    products = [factories.ProductFactory(sku=f"C{i}") for i in range(5)]
+    _history(products, days=3)
+    run = services.forecast_run_create(freq="D", horizon=7)
+
+    plan = services.forecast_run_plan(run_id=run.pk)
+
+    ids = [p.pk for p in products]
+    assert plan.chunks == [[ids[0], ids[3]], [ids[1], ids[4]], [ids[2]]]
+
+
+@pytest.mark.django_db
 def test_a_partial_run_never_replaces_the_active_one():
     products = [factories.ProductFactory(sku=f"P{i}") for i in range(2)]
     _history(products, days=70)

@@ -8,6 +8,7 @@ import pytest
 
 from forecasting.engine import ForecastConfig, forecast
 from forecasting.engine.backtest import origin_frames, run_backtest, score_backtest
+from forecasting.engine.cold_start import cold_start_quantiles
 from forecasting.engine.explain import sales_stopped
 from forecasting.engine.panel import build_panel
 from forecasting.engine.pipeline import model_factories
@@ -149,6 +150,41 @@ def test_new_series_borrows_from_similar_series_and_is_flagged(fast_config):
     assert (fc["q50"] > 0).all() and set(fc["model"]) == {"cold_start"}
     by_dow = fc.groupby(fc["date"].dt.day_of_week)["q50"].mean().reindex(range(7)).to_numpy()
     assert np.argmax(by_dow) == np.argmax(WEEKLY_PATTERN)
+
+
+def _cold_start_case(peer_bands: list[float]):
+    """A new series selling 100 a day for 5 days and established peers selling 10 a day whose P90 bands are
+    `peer_bands` times their level, plus one slow seller: level 0.107, P90 70 (650 times its level)."""
+    h = 3
+    n_peers = len(peer_bands)
+    y = np.full((n_peers + 2, 60), 10.0)
+    y[n_peers, -28:] = [0.0] * 25 + [1.0] * 3  # the slow seller: 3 units in the last 28 days
+    y[-1, :-5] = np.nan
+    y[-1, -5:] = 100.0  # the new series
+    level = np.array([10.0] * n_peers + [3 / 28, 100.0])  # each series' mean over the last 28 days
+    cube = np.zeros((n_peers + 2, h, 3))
+    for i, band in enumerate(peer_bands):
+        cube[i] = [8.0, 10.0, 10.0 * band]
+    cube[n_peers] = [0.0, 0.0, 70.0]
+    cube[-1] = [60.0, 100.0, 150.0]  # the new series' own short-history forecast
+    cold = np.array([False] * (n_peers + 1) + [True])
+    ids = np.array([f"P{i}" for i in range(n_peers)] + ["SLOW", "NEW"])
+    return cold_start_quantiles(y, cold, cube, level, ids)
+
+
+def test_a_new_series_never_borrows_the_band_of_one_slow_seller():
+    # Its only established peer sells 0.107 a day with a P90 of 70: borrowing would give it a P90 of 65,000.
+    out, groups = _cold_start_case([])
+    assert groups[-1] == ""  # too few peers: no borrowed profile
+    np.testing.assert_allclose(out[-1], [[60.0, 100.0, 150.0]] * 3)
+
+
+def test_a_new_series_borrows_the_median_profile_of_enough_peers():
+    out, groups = _cold_start_case([1.2, 1.5, 1.8])
+    assert groups[-1] == "all"
+    # Profiles (P90 / level) 1.2, 1.5, 1.8 and the slow seller's 653: the median of the four is 1.65.
+    np.testing.assert_allclose(out[-1, :, 2], [100.0 * 1.65] * 3)
+    np.testing.assert_allclose(out[-1, :, 1], [100.0] * 3)
 
 
 def test_explanations_name_model_score_and_drivers(fast_config):
