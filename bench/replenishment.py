@@ -11,7 +11,8 @@ calibration replay of the same length just before the replay window, with foreca
 s = μ(L+R) + kσ√(L+R), S = s + μR from the year of history before the replay; its safety factor k is found by
 bisection so that its aggregate fill rate equals the project's. Two more rows replay what the app's suggestions do
 (``inventory.calibration``): per series, from the forecasts' P10/P50/P90 only, planned at the fill that a replay of
-the backtest windows of the first origin's forecast reaches the target with ("app"), and read as they stand
+each origin's own backtest windows reaches the target with, as each night's run calibrates on its own
+("app"), and read as they stand
 ("app, uncalibrated"). Printed per dataset: fill rate, average
 inventory (units, and value where prices exist), stockout periods and orders for both, and the ratio of
 average inventory (project / textbook).
@@ -118,11 +119,11 @@ def online_retail_prices(ids: np.ndarray) -> pd.Series:
 
 def forecasts_at_origins(
     history: pd.DataFrame, dates: np.ndarray, setup: Setup, cfg: ReplenishmentConfig, args: argparse.Namespace
-) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     """Quantile forecasts made every `step` periods over `dates`, each from the history before its origin; and
-    the first origin's backtest windows, out of sample (what the app calibrates its suggestions on)."""
+    each origin's backtest windows, out of sample (what the app calibrates that run's suggestions on)."""
     covs = [c for c in history.columns if c not in ("series_id", "date", "quantity")]
-    out, first_backtest = [], None
+    out, backtests = [], []
     for o in range(0, len(dates), setup.step):
         step = min(setup.step, len(dates) - o)
         horizon = step + cfg.lead_time + cfg.review_period
@@ -131,9 +132,9 @@ def forecasts_at_origins(
         if args.cache:
             key = f"{setup.name}-{origin.date()}-h{horizon}-n{history['series_id'].nunique()}-s{args.seed}"
             path, bt_path = Path(args.cache) / f"{key}.pkl", Path(args.cache) / f"{key}-origins.pkl"
-            if path.exists() and (o > 0 or bt_path.exists()):
+            if path.exists() and bt_path.exists():
                 out.append(pd.read_pickle(path))
-                first_backtest = pd.read_pickle(bt_path) if o == 0 else first_backtest
+                backtests.append(pd.read_pickle(bt_path))
                 continue
         past = history[history["date"] < origin]
         future = history[history["date"] >= origin][["series_id", "date", *covs]] if covs else None
@@ -151,21 +152,25 @@ def forecasts_at_origins(
             result.forecast.to_pickle(path)
             result.backtest.to_pickle(bt_path)
         out.append(result.forecast)
-        first_backtest = result.backtest if o == 0 else first_backtest
+        backtests.append(result.backtest)
         print(f"  origin {origin.date()}: forecast {horizon} periods", file=sys.stderr)
-    return out, first_backtest
+    return out, backtests
 
 
 def level_matrices(
     forecasts: list[pd.DataFrame],
-    cfg: ReplenishmentConfig,
+    cfg: ReplenishmentConfig | list[ReplenishmentConfig],
     ids: np.ndarray,
     dates: np.ndarray,
     demand_history: pd.DataFrame,
     window: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reorder points and order-up-to levels (series x replay period) from the forecasts of successive origins."""
-    levels = stitch_levels([policy_from_forecast(f, cfg, None, demand_history, window) for f in forecasts])
+    """Reorder points and order-up-to levels (series x replay period) from the forecasts of successive origins,
+    planned with one config or with each origin's own."""
+    cfgs = cfg if isinstance(cfg, list) else [cfg] * len(forecasts)
+    levels = stitch_levels(
+        [policy_from_forecast(f, c, None, demand_history, window) for f, c in zip(forecasts, cfgs, strict=True)]
+    )
     idx = pd.MultiIndex.from_product([ids, pd.DatetimeIndex(dates)])
     lv = levels.assign(date=pd.to_datetime(levels["date"])).set_index(["series_id", "date"])
     shape = (len(ids), len(dates))
@@ -299,7 +304,7 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     cal_dates = all_dates[all_dates < cut][-(args.calibration_periods or setup.calibration) :]
     cal_forecasts, _ = forecasts_at_origins(history, cal_dates, setup, base, args)
     cal_actual = grid[grid["date"].isin(cal_dates)][["series_id", "date", "quantity"]]
-    forecasts, backtest = forecasts_at_origins(history, dates, setup, base, args)
+    forecasts, backtests = forecasts_at_origins(history, dates, setup, base, args)
     if args.history_cap:
         # Each origin's quantiles stay inside the envelope of the year of demand before that origin.
         cal_forecasts = [cap_by_history(f, history, window=setup.history_year) for f in cal_forecasts]
@@ -317,12 +322,12 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
         ref = None if calendar is None else calendar_replay(demand, calendar, setup.lead_time, fill(ours))
         runs[name] = (ours, k, book, ref)
-    # The app's suggestions: per series, forecasts with P10/P50/P90 only, planned through a calibration on the
-    # backtest windows of the forecast made at the replay's first origin (inventory.calibration).
-    app = app_calibration(backtest, base)
+    # The app's suggestions: per series, forecasts with P10/P50/P90 only, each origin's planned through a
+    # calibration on that forecast's own backtest windows, as each run's suggestions are (inventory.calibration).
+    app = [app_calibration(bt, base) for bt in backtests]
     core = [f[["series_id", "date", "q10", "q50", "q90"]] for f in forecasts]
-    for name, pf in (("app", app.planning_fills[base.service_level]), ("app, uncalibrated", None)):
-        c = replace(base, planning_fill=pf)
+    planned = [replace(base, planning_fill=a.planning_fills[base.service_level]) for a in app]
+    for name, c in (("app", planned), ("app, uncalibrated", base)):
         s_lvl, big_s = level_matrices(core, c, ids, dates, demand_history, setup.history_year)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
@@ -337,6 +342,7 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         "unit": unit,
         "calibrations": calibrations,
         "app": app,
+        "origins": [pd.Timestamp(d).date() for d in dates[:: setup.step]],
         "cal_from": pd.Timestamp(cal_dates[0]).date(),
         "cal_periods": len(cal_dates),
         "seconds": time.perf_counter() - t0,
@@ -412,12 +418,12 @@ def report(r: dict) -> dict[str, tuple[float, float]]:
             f"planning fill {cal.planning_fill:.3f} -> "
             f"calibration fill {cal.fill_rate:.4f}"
         )
-    app = r["app"]
-    print(
-        f"calibration (app, the backtest windows of the first origin, P10/P50/P90): planning fill "
-        f"{next(iter(app.planning_fills.values())):.3f} -> calibration fill {next(iter(app.fills.values())):.4f} "
-        f"(uncalibrated {next(iter(app.uncalibrated_fills.values())):.4f})"
-    )
+    for origin, app in zip(r["origins"], r["app"], strict=True):
+        print(
+            f"calibration (app, the backtest windows of the forecast from {origin}, P10/P50/P90): planning fill "
+            f"{next(iter(app.planning_fills.values())):.3f} -> calibration fill {next(iter(app.fills.values())):.4f} "
+            f"(uncalibrated {next(iter(app.uncalibrated_fills.values())):.4f})"
+        )
     return out
 
 
