@@ -32,6 +32,7 @@ from retailai.core.roles import has_role
 
 from . import purchasing
 from .calibration import run_calibrations, stored_calibration
+from .engine.policy import PolicyConfig, quantile_paths
 from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
 from .selectors import stock_levels_visible_to, stockout_days_frame
 
@@ -162,8 +163,25 @@ def purchase_order_bulk_approve(request):
     return redirect("inventory:po-inbox")
 
 
+def expected_period_demand(forecast) -> np.ndarray:
+    """Expected demand of each forecast period: the mean of the demand paths drawn through the period's quantile
+    function, as the order-up-to level and the line's "forecast over the cover" read them. Unlike the median it
+    stays above zero for products that sell on some days only."""
+    quantiles = np.asarray(forecast.quantiles, dtype=float)
+    if quantiles.size == 0:
+        return np.asarray(forecast.median, dtype=float)
+    config = PolicyConfig()
+    paths = quantile_paths(
+        quantiles, forecast.levels, n_paths=config.n_paths, error_correlation=config.error_correlation, seed=config.seed
+    )
+    return paths.mean(axis=0)
+
+
 def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
-    """Projected on hand of one line's product over the forecast, with and without this order."""
+    """Projected on hand of one line's product over the forecast, with and without this order.
+
+    Each point is the stock at the start of a day (or week): the first is today's, and a delivery shows from its
+    own date on, where the chart's delivery marker stands."""
     run = active_run("D") or active_run("W")
     if line is None or run is None:
         return None
@@ -181,20 +199,26 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     lead_periods = math.ceil(float(snap.get("lead_time_days", 0)) / period - 1e-9)
     arrival_day = po.expected_delivery or start + timedelta(days=lead_periods * period)
     arrival = max(0, (arrival_day - forecast.dates[0]).days // period)
-    demand = [float(x) for x in forecast.median]
+    demand = [float(x) for x in expected_period_demand(forecast)]
     existing = {lead_periods: float(on_order)}
     with_arrivals = dict(existing)
     with_arrivals[arrival] = with_arrivals.get(arrival, 0.0) + line.quantity
     without = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=existing)
     with_order = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=with_arrivals)
+    # projected_on_hand gives the stock at the end of each period, which is the start of the next one.
+    dates = [forecast.dates[0]] + [d + timedelta(days=period) for d in forecast.dates]
+    start_stock = max(float(on_hand), 0.0)
     return time_chart(
         [
             Line(
-                _("Without this order"), list(zip(forecast.dates, without, strict=True)), color=PALETTE[4], dashed=True
+                _("Without this order"),
+                list(zip(dates, [start_stock, *without], strict=True)),
+                color=PALETTE[4],
+                dashed=True,
             ),
-            Line(_("With this order"), list(zip(forecast.dates, with_order, strict=True)), color=PALETTE[2]),
+            Line(_("With this order"), list(zip(dates, [start_stock, *with_order], strict=True)), color=PALETTE[2]),
         ],
-        markers=[(arrival_day, _("delivery"))] if forecast.dates[0] <= arrival_day <= forecast.dates[-1] else [],
+        markers=[(arrival_day, _("delivery"))] if dates[0] <= arrival_day <= dates[-1] else [],
         y_label=_("Projected units on hand"),
         # As wide as the card: the order page has the room, and a week-by-week projection needs it.
         width=1100,

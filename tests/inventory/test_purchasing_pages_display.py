@@ -1,0 +1,81 @@
+"""What the buyer reads on the purchase-order pages: the projected stock falls with the expected demand and rises
+on the delivery date."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from inventory import views
+from inventory.models import PurchaseOrder, StockLevel
+from tests.inventory.conftest import AS_OF, active_forecast
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def captured_chart(monkeypatch):
+    """The lines and markers the order page hands to the chart, by label."""
+    seen = {}
+
+    def fake_time_chart(lines, bands=(), **kwargs):
+        seen["lines"] = {str(line.label): line.points for line in lines}
+        seen["markers"] = list(kwargs.get("markers", []))
+        return ""
+
+    monkeypatch.setattr(views, "time_chart", fake_time_chart)
+    return seen
+
+
+def test_projection_falls_with_the_expected_demand_of_an_intermittent_product(
+    personas, assortment, suggest, captured_chart
+):
+    """TEA sells on some days only: its median forecast is 0 every day, its 90th percentile 8. The projection uses
+    the expected demand (2.5 a day) that the line's "forecast over the cover" adds up, not the zero median."""
+    p = assortment["products"]
+    active_forecast({p["TEA"]: (0.0, 0.0, 8.0), p["MUG"]: 4.0, p["JAM"]: 6.0, p["SALT"]: 1.0})
+    StockLevel.objects.filter(product=p["TEA"]).update(on_hand=40, on_order=0, reserved=0)
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    tea = po.lines.get(product__sku="TEA")
+    assert tea.quantity > 0
+
+    client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}")
+
+    without = [v for _, v in captured_chart["lines"]["Without this order"]]
+    assert without[0] == 40
+    assert without[7] < without[0] - 10  # stock falls, about 2.5 a day
+    daily = views.expected_period_demand(
+        views.purchasing.planning_forecasts(
+            run=assortment["run"].__class__.objects.get(is_active=True, freq="D"),
+            product_ids=[p["TEA"].pk],
+            location_code=assortment["location"].code,
+            start=AS_OF,
+        )[p["TEA"].pk]
+    )
+    cover = tea.explanation["cover_periods"]
+    assert float(daily[:cover].sum()) == pytest.approx(tea.explanation["forecast_cover_demand"], rel=0.05)
+
+
+def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, captured_chart):
+    StockLevel.objects.filter(product=assortment["products"]["TEA"]).update(on_hand=0, on_order=0, reserved=0)
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    tea = po.lines.get(product__sku="TEA")
+
+    client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}")
+
+    points = dict(captured_chart["lines"]["With this order"])
+    (delivery, _label) = captured_chart["markers"][0]
+    assert delivery == po.expected_delivery == AS_OF + timedelta(days=7)
+    # Nothing has come in at the start of the delivery day; by the start of the next day the order has.
+    assert points[delivery] == points[delivery - timedelta(days=1)] == 0
+    assert points[delivery + timedelta(days=1)] > 0
