@@ -124,12 +124,16 @@ def purchase_order_inbox(request):
     form = InboxFilterForm(request.GET or None)
     orders = form.filter(request.user).annotate(line_count=Count("lines"))
     page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    chosen = form.cleaned_data if form.is_bound and form.is_valid() else {}
     return render(
         request,
         "inventory/purchase_order_inbox.html",
         {
             "page": page,
             "form": form,
+            # The empty table says what was asked for: "waiting for a decision" only fits the default filter.
+            "status_filter": chosen.get("status") or "",
+            "location_filter": chosen.get("location"),
             "threshold": settings.PO_SECOND_APPROVAL_VALUE,
             "calibrations": run_calibrations(active_run("D") or active_run("W")),
         },
@@ -180,8 +184,8 @@ def expected_period_demand(forecast) -> np.ndarray:
 def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     """Projected on hand of one line's product over the forecast, with and without this order.
 
-    Each point is the stock at the start of a day (or week): the first is today's, and a delivery shows from its
-    own date on, where the chart's delivery marker stands."""
+    Each point is the stock at the start of a day (or week), the first the stock the suggestion started from; a
+    delivery shows from its own date on, where the chart's delivery marker stands."""
     run = active_run("D") or active_run("W")
     if line is None or run is None:
         return None
@@ -250,6 +254,8 @@ def purchase_order_detail(request, pk: int):
             "chart": _po_chart(po, selected),
             "editable": editable,
             "receivable": receivable,
+            # Nothing can have come in before the order is approved: the column would only hold zeros.
+            "show_received": not editable or any(ln.received_quantity for ln in lines),
             "can_approve": po.status in purchasing.OPEN_PO_STATUSES,
             "can_send": po.status == PurchaseOrderStatus.APPROVED,
             "can_cancel": po.status in (*purchasing.OPEN_PO_STATUSES, "approved", "sent"),

@@ -1,15 +1,17 @@
 """What the buyer reads on the purchase-order pages: the projected stock falls with the expected demand and rises
-on the delivery date."""
+on the delivery date, money and quantities are grouped with the currency, and empty states fit the filter."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from inventory import views
 from inventory.models import PurchaseOrder, StockLevel
+from retailai.core.models import AuditEvent
 from tests.inventory.conftest import AS_OF, active_forecast
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +81,50 @@ def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, cap
     # Nothing has come in at the start of the delivery day; by the start of the next day the order has.
     assert points[delivery] == points[delivery - timedelta(days=1)] == 0
     assert points[delivery + timedelta(days=1)] > 0
+
+
+def test_order_page_groups_money_and_links_skus_to_the_chart(personas, assortment, suggest, settings):
+    settings.RETAILAI_CURRENCY = "GBP"
+    settings.PO_SECOND_APPROVAL_VALUE = 5000
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    PurchaseOrder.objects.filter(pk=po.pk).update(total_value=Decimal("2510903.18"), total_quantity=2060740)
+    AuditEvent.objects.all().delete()
+    line = po.lines.first()
+
+    html = client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/").content.decode()
+
+    assert "£2,510,903.18" in html and "2,060,740" in html
+    assert "2510903.18" not in html
+    assert f"£{line.unit_cost:.2f}" in html
+    assert 'id="chart"' in html and f'href="?line={line.pk}#chart"' in html
+    assert "Nothing has happened to this order yet." in html
+
+
+def test_inbox_groups_money_and_names_the_approval_threshold_in_the_currency(personas, assortment, suggest, settings):
+    settings.RETAILAI_CURRENCY = "GBP"
+    settings.PO_SECOND_APPROVAL_VALUE = 5000
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    PurchaseOrder.objects.filter(pk=po.pk).update(total_value=Decimal("2510903.18"), total_quantity=2060740)
+
+    html = client_for(personas["buyer"]).get("/purchase-orders/").content.decode()
+
+    assert "£2,510,903.18" in html and "2,060,740" in html
+    assert "Orders above £5,000 need a second approver" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({}, "Nothing waiting for a decision."),
+        ({"status": "sent"}, "No purchase orders in this status."),
+        ({"status": "all"}, "No purchase orders yet."),
+    ],
+)
+def test_inbox_empty_message_fits_the_filter(personas, assortment, query, message):
+    html = client_for(personas["buyer"]).get("/purchase-orders/", query).content.decode()
+
+    assert message in html
+    if query:
+        assert "Nothing waiting for a decision." not in html
