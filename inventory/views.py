@@ -31,7 +31,7 @@ from retailai.core.models import AuditEvent
 from retailai.core.roles import has_role
 
 from . import purchasing
-from .calibration import run_calibrations, stored_calibration
+from .calibration import cover_periods, run_calibrations, stored_calibration
 from .engine.policy import PolicyConfig, quantile_paths
 from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
 from .selectors import stock_levels_visible_to, stockout_days_frame
@@ -343,12 +343,21 @@ class WhatIfForm(forms.Form):
     """Service level and lead time to try for one product."""
 
     location = forms.ModelChoiceField(
-        label=_("Location"), queryset=Location.objects.filter(active=True).order_by("name"), required=False
+        label=_("Location"),
+        queryset=Location.objects.filter(active=True).order_by("name"),
+        required=False,
+        empty_label=None,
     )
     service_level = forms.FloatField(
         label=_("Service level (fill rate)"), min_value=0.5, max_value=0.999, required=False
     )
-    lead_time_days = forms.IntegerField(label=_("Lead time (days)"), min_value=0, max_value=365, required=False)
+    lead_time_days = forms.IntegerField(
+        label=_("Lead time (days)"),
+        min_value=0,
+        max_value=365,
+        required=False,
+        help_text=_("As planned: the supplier's lead time plus the allowance for late deliveries."),
+    )
 
 
 @login_required
@@ -362,14 +371,25 @@ def what_if(request, sku: str):
         .order_by("-is_primary", "unit_cost")
         .first()
     )
-    form = WhatIfForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    location = (
-        data.get("location")
-        or Location.objects.filter(stock_levels__product=product, active=True).order_by("code").first()
-    )
+    default_location = Location.objects.filter(stock_levels__product=product, active=True).order_by("code").first()
+    query = request.GET.copy()
+    if not query.get("location") and default_location is not None:
+        # The dropdown names the location the simulation runs for, also when the link did not say.
+        query["location"] = str(default_location.pk)
+    form = WhatIfForm(query)
+    form.is_valid()
+    # The fields that are valid are used; the others fall back to the current settings, and the page says so.
+    data = form.cleaned_data
+    location = data.get("location") or default_location
     run = active_run("D") or active_run("W")
-    context = {"product": product, "terms": terms, "form": form, "location": location, "run": run}
+    context = {
+        "product": product,
+        "terms": terms,
+        "form": form,
+        "location": location,
+        "run": run,
+        "fallbacks": [form.fields[name].label for name in form.errors if name in form.fields],
+    }
     forecast = None
     if run is not None and location is not None:
         forecast = purchasing.planning_forecasts(
@@ -382,11 +402,16 @@ def what_if(request, sku: str):
     if terms is None or forecast is None:
         return render(request, "inventory/what_if.html", context)
     period = 7 if run.freq == "W" else 1
+    # "Current" is what the suggestions plan with: the service level of the product's latest order line at this
+    # location, and the lead time with the same allowance for late deliveries (``cover_periods``).
     last = (
-        PurchaseOrderLine.objects.filter(product=product).order_by("-pk").values_list("explanation", flat=True).first()
+        PurchaseOrderLine.objects.filter(product=product, purchase_order__location=location)
+        .order_by("-pk")
+        .values_list("explanation", flat=True)
+        .first()
     )
     current_sl = float((last or {}).get("service_level", 0.95))
-    current_lt = terms.lead_time_days
+    current_lt, _lead, _review = cover_periods(terms, period, settings.PO_REVIEW_PERIOD_DAYS)
     demand, basis, estimated = _recent_demand(product, run)
     if demand is None:
         demand, basis = np.asarray(forecast.median), "forecast"
@@ -417,6 +442,8 @@ def what_if(request, sku: str):
     )
     context.update(
         {
+            "lead_time_allowance": current_lt - terms.lead_time_days,
+            "service_level_from_line": bool(last and "service_level" in last),
             "current": current,
             "trial": trial,
             "basis": basis,

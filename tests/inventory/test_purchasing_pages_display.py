@@ -1,5 +1,6 @@
 """What the buyer reads on the purchase-order pages: the projected stock falls with the expected demand and rises
-on the delivery date, money and quantities are grouped with the currency, and empty states fit the filter."""
+on the delivery date, money and quantities are grouped with the currency, empty states fit the filter, and the
+what-if page says which location and settings it simulates."""
 
 from __future__ import annotations
 
@@ -128,3 +129,38 @@ def test_inbox_empty_message_fits_the_filter(personas, assortment, query, messag
     assert message in html
     if query:
         assert "Nothing waiting for a decision." not in html
+
+
+def test_what_if_names_the_location_it_simulates_and_plans_as_the_order_line(personas, assortment, suggest):
+    terms = assortment["terms"]["TEA"]
+    terms.lead_time_std_days = Decimal("1.5")
+    terms.save()
+    suggest()
+    line = PurchaseOrder.objects.get(supplier=assortment["own"]).lines.get(product__sku="TEA")
+    assert line.explanation["lead_time_days"] == 9  # 7 days quoted + 2 for late deliveries
+
+    response = client_for(personas["buyer"]).get("/purchase-orders/what-if/TEA/")
+
+    html = response.content.decode()
+    assert f'<option value="{assortment["location"].pk}" selected>Warehouse</option>' in html
+    assert "---------" not in html
+    current = response.context["current"]
+    assert current.lead_time_days == line.explanation["lead_time_days"]
+    assert current.service_level == line.explanation["service_level"]
+    assert current.order_up_to == line.explanation["order_up_to"]
+    assert "the supplier's 7 days plus 2 for late deliveries" in html
+
+
+def test_what_if_names_the_field_it_could_not_use(personas, assortment, suggest):
+    suggest()
+
+    response = client_for(personas["buyer"]).get(
+        "/purchase-orders/what-if/TEA/", {"service_level": "1.5", "lead_time_days": "14"}
+    )
+
+    html = response.content.decode()
+    assert 'class="field-error"' in html and "less than or equal to 0.999" in html
+    assert "Not simulated as entered: Service level (fill rate)." in html
+    # The valid field is still used; the bad one falls back to the current setting, as the page says.
+    trial, current = response.context["trial"], response.context["current"]
+    assert trial.lead_time_days == 14 and trial.service_level == current.service_level
