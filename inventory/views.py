@@ -32,7 +32,6 @@ from retailai.core.roles import has_role
 
 from . import purchasing
 from .calibration import cover_periods, run_calibrations, stored_calibration
-from .engine.policy import PolicyConfig, quantile_paths
 from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
 from .selectors import stock_levels_visible_to, stockout_days_frame
 
@@ -167,20 +166,6 @@ def purchase_order_bulk_approve(request):
     return redirect("inventory:po-inbox")
 
 
-def expected_period_demand(forecast) -> np.ndarray:
-    """Expected demand of each forecast period: the mean of the demand paths drawn through the period's quantile
-    function, as the order-up-to level and the line's "forecast over the cover" read them. Unlike the median it
-    stays above zero for products that sell on some days only."""
-    quantiles = np.asarray(forecast.quantiles, dtype=float)
-    if quantiles.size == 0:
-        return np.asarray(forecast.median, dtype=float)
-    config = PolicyConfig()
-    paths = quantile_paths(
-        quantiles, forecast.levels, n_paths=config.n_paths, error_correlation=config.error_correlation, seed=config.seed
-    )
-    return paths.mean(axis=0)
-
-
 def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     """Projected on hand of one line's product over the forecast, with and without this order.
 
@@ -203,7 +188,7 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     lead_periods = math.ceil(float(snap.get("lead_time_days", 0)) / period - 1e-9)
     arrival_day = po.expected_delivery or start + timedelta(days=lead_periods * period)
     arrival = max(0, (arrival_day - forecast.dates[0]).days // period)
-    demand = [float(x) for x in expected_period_demand(forecast)]
+    demand = [float(x) for x in purchasing.expected_period_demand(forecast)]
     existing = {lead_periods: float(on_order)}
     with_arrivals = dict(existing)
     with_arrivals[arrival] = with_arrivals.get(arrival, 0.0) + line.quantity

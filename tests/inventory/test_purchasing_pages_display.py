@@ -56,7 +56,7 @@ def test_projection_falls_with_the_expected_demand_of_an_intermittent_product(
     without = [v for _, v in captured_chart["lines"]["Without this order"]]
     assert without[0] == 40
     assert without[7] < without[0] - 10  # stock falls, about 2.5 a day
-    daily = views.expected_period_demand(
+    daily = views.purchasing.expected_period_demand(
         views.purchasing.planning_forecasts(
             run=assortment["run"].__class__.objects.get(is_active=True, freq="D"),
             product_ids=[p["TEA"].pk],
