@@ -1,15 +1,31 @@
-"""Small server-rendered SVG charts: no JavaScript, no external assets, readable in any browser."""
+"""Small server-rendered SVG charts: no JavaScript, no external assets, readable in any browser.
+
+The charts are drawn in CSS pixels, not in a scaled viewBox: an SVG with a viewBox scales its text with the
+width of its card (7 px in a narrow card, 17 px in a wide one). Here the SVG has a fixed pixel height and
+takes the width of its container; the plot area is placed with pixel margins, horizontal positions are
+percentages of it, and only the data layer (lines and bands) sits in a nested SVG stretched horizontally
+with non-scaling strokes. Text is therefore always drawn at ``FONT_SIZE`` pixels, and the legend is HTML
+below the plot, which wraps onto as many rows as the width needs.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 
 PALETTE = ["#2563eb", "#f97316", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#64748b"]
+
+#: Pixel size of every label of a chart, whatever its width.
+FONT_SIZE = 12
+#: Width of the data layer's coordinate system; it is stretched to the plot's rendered width.
+_X_UNITS = 1000
 
 
 @dataclass(frozen=True)
@@ -57,21 +73,11 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
-def _text_width(text: str, size: float = 11) -> float:
-    """Rough rendered width of a label (system sans-serif averages a little over half the font size)."""
-    return len(text) * size * 0.56
-
-
-def _legend(items: Sequence[Line | Band | Span], left: float, width: float) -> tuple[list[tuple], int]:
-    """Place legend entries left to right, wrapping onto new rows; returns (entry, x, row) and the row count."""
-    placed, x, row = [], left, 0
-    for item in items:
-        w = 22 + _text_width(item.label) + 18
-        if x + w > width and x > left:
-            x, row = left, row + 1
-        placed.append((item, x, row))
-        x += w
-    return placed, row + 1 if items else 0
+def _text_width(text: str, size: float = FONT_SIZE) -> float:
+    """Rough rendered width of a label: system sans-serif averages a little over half the font size per
+    character, East Asian wide and full-width characters (Chinese, Japanese, Korean) a whole em."""
+    ems = sum(1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.56 for ch in text)
+    return ems * size
 
 
 def _month_ticks(first: date, last: date, max_ticks: int) -> list[date]:
@@ -85,6 +91,63 @@ def _month_ticks(first: date, last: date, max_ticks: int) -> list[date]:
     return months[::every]
 
 
+#: Ranges shorter than this get day ticks ("12 Jan") instead of month ticks ("Jan 2012").
+DAY_TICKS_BELOW = timedelta(weeks=10)
+
+
+def _day_ticks(first: date, last: date, max_ticks: int) -> list[date]:
+    """Days between two dates for a short range: every Monday (every day under two weeks), thinned to at most
+    `max_ticks`."""
+    if last - first < timedelta(days=14):
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    else:
+        monday = first + timedelta(days=-first.weekday() % 7)
+        days = [monday + timedelta(weeks=i) for i in range((last - monday).days // 7 + 1)]
+    every = max(1, -(-len(days) // max(max_ticks, 1)))
+    return days[::every]
+
+
+#: Short axis-label formats (day, month; Django date format syntax) by language; others use the English ones.
+_TICK_FORMATS = {"zh": ("n月j日", "Y年n月")}
+
+
+def _ticks(first: date, last: date, max_ticks: int) -> list[tuple[date, str]]:
+    """The x-axis ticks of a date range and their labels in the active language: days under ten weeks, else
+    months."""
+    day_format, month_format = _TICK_FORMATS.get((get_language() or "en").split("-")[0], ("j M", "M Y"))
+    if last - first < DAY_TICKS_BELOW:
+        return [(d, date_format(d, day_format)) for d in _day_ticks(first, last, max_ticks)]
+    return [(d, date_format(d, month_format)) for d in _month_ticks(first, last, max_ticks)]
+
+
+def _pct(fraction: float) -> str:
+    return f"{fraction * 100:.2f}%"
+
+
+def _swatch(item: Line | Band | Span) -> str:
+    """The small key of a legend entry: a line, dashed or not, or a shaded box."""
+    if isinstance(item, Line):
+        dash = ' stroke-dasharray="4 3"' if item.dashed else ""
+        mark = f'<line x1="0" x2="16" y1="5" y2="5" stroke="{item.color}" stroke-width="2.4"{dash}/>'
+    else:
+        opacity = min(1.0, item.opacity * 2.2)
+        mark = f'<rect x="0" y="0" width="16" height="10" fill="{item.color}" fill-opacity="{opacity}"/>'
+    return f'<svg width="16" height="10" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">{mark}</svg>'
+
+
+def _legend(items: Sequence[Line | Band | Span], left: float) -> str:
+    """The legend as an HTML list under the plot, lined up with it; the browser wraps it onto rows."""
+    entries = "".join(
+        f'<li class="{escape(item.key)}" style="display:inline-flex;align-items:center;gap:6px;margin-right:18px">'
+        f"{_swatch(item)}<span>{escape(item.label)}</span></li>"
+        for item in items
+    )
+    return (
+        f'<ul class="chart-legend" style="list-style:none;margin:4px 0 0;padding:0 0 0 {left:.0f}px;'
+        f'font-size:{FONT_SIZE}px;line-height:18px;color:#374151">{entries}</ul>'
+    )
+
+
 def time_chart(
     lines: Sequence[Line],
     bands: Sequence[Band] = (),
@@ -95,65 +158,85 @@ def time_chart(
     height: int = 300,
     y_label: str = "",
 ) -> SafeString:
-    """Lines and bands over dates, with a y axis from zero, month ticks, shaded spans, markers and a legend.
+    """Lines and bands over dates, with a labelled y axis from zero, date ticks, shaded spans, markers and a legend.
 
-    The legend sits below the axis and wraps onto as many rows as it needs; `height` is the plot's height
-    without it. Marker labels are stacked so that two close markers do not write over each other.
+    The chart takes the width of its container and is `height` pixels high without its legend, which wraps
+    below it. `width` is the width the chart is laid out for: it sets how many date ticks fit and on which side
+    of its line a marker's label goes; the chart still fits any width. Marker labels are stacked so that two
+    close markers do not write over each other.
     """
     xs = [p[0] for line in lines for p in line.points] + [p[0] for band in bands for p in band.points]
     ys = [p[1] for line in lines for p in line.points] + [p[2] for band in bands for p in band.points]
     if not xs:
         return mark_safe('<p class="muted chart-empty">—</p>')
     items = [i for i in (*lines, *bands) if i.points] + [s for s in spans if s.ranges]
-    left, right, top, axis = 56, 16, 14 + 14 * len(markers), 30
-    legend, rows = _legend(items, left, width - right)
-    total = height + rows * 18 + 6
+    y_max = _nice_max(max(ys) if ys else 1.0)
+    y_ticks = [y_max * i / 4 for i in range(5)]
+    tick_w = max(_text_width(f"{v:g}") for v in y_ticks)
+    # Pixel margins around the plot: the y-axis label (turned upright) and the tick values on the left.
+    label_w = FONT_SIZE + 8 if y_label else 0
+    left, right, top, axis = label_w + tick_w + 10, 16, 14 + 16 * len(markers), 30
     bottom = height - axis
     x0, x1 = min(xs).toordinal(), max(xs).toordinal()
-    y_max = _nice_max(max(ys) if ys else 1.0)
     span = max(x1 - x0, 1)
+    plot_w = max(width - left - right, 200)  # the plot width ticks and marker labels are laid out for
 
-    def sx_day(day: float) -> float:
-        return left + (min(max(day, x0), x1) - x0) / span * (width - left - right)
+    def fx_day(day: float) -> float:
+        return (min(max(day, x0), x1) - x0) / span
 
-    def sx(d: date) -> float:
-        return sx_day(d.toordinal())
+    def fx(d: date) -> float:
+        return fx_day(d.toordinal())
 
     def sy(v: float) -> float:
         return top + (1 - v / y_max) * (bottom - top)
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {total}" role="img" aria-label="{escape(y_label)}" '
-        f'xmlns="http://www.w3.org/2000/svg" font-size="11" font-family="system-ui, sans-serif">'
+        f'<div class="chart-figure">'
+        f'<svg class="chart time-chart" role="img" aria-label="{escape(y_label)}" xmlns="http://www.w3.org/2000/svg" '
+        f'font-size="{FONT_SIZE}" font-family="system-ui, sans-serif" '
+        f'style="display:block;width:calc(100% - {left + right:.0f}px);max-width:none;height:{height}px;'
+        f'margin-left:{left:.0f}px;overflow:visible">'
     ]
     if y_label:
         parts.append(f"<title>{escape(y_label)}</title>")
+        mid = (top + bottom) / 2
+        parts.append(
+            f'<text class="chart-y-label" x="{-left + FONT_SIZE:.1f}" y="{mid:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 {-left + FONT_SIZE:.1f} {mid:.1f})" fill="#374151">{escape(y_label)}</text>'
+        )
     for item in spans:
         for a, b in item.ranges:
             da, db = a.toordinal() + item.offset_days, b.toordinal() + item.offset_days
             if db <= x0 or da > x1:
                 continue
-            xa, xb = sx_day(da), sx_day(db)
+            xa, xb = fx_day(da), fx_day(db)
             parts.append(
-                f'<rect class="chart-span {escape(item.key)}" x="{xa:.1f}" y="{top}" width="{max(xb - xa, 1.5):.1f}" '
-                f'height="{bottom - top}" fill="{item.color}" fill-opacity="{item.opacity}"/>'
+                f'<rect class="chart-span {escape(item.key)}" x="{_pct(xa)}" y="{top}" '
+                f'width="{_pct(max(xb - xa, 1.5 / plot_w))}" height="{bottom - top}" fill="{item.color}" '
+                f'fill-opacity="{item.opacity}"/>'
             )
-    for i in range(5):
-        v = y_max * i / 4
+    for v in y_ticks:
         y = sy(v)
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#6b7280">{v:g}</text>')
-    for month in _month_ticks(min(xs), max(xs), max_ticks=int((width - left - right) // 70)):
-        x = sx(month)
-        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="#f1f5f9"/>')
+        parts.append(f'<line x1="0" x2="100%" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>')
+        parts.append(f'<text x="-6" y="{y + 4:.1f}" text-anchor="end" fill="#6b7280">{v:g}</text>')
+    tick_room = _text_width("00 Mmm 0000") + 16
+    for day, label in _ticks(min(xs), max(xs), max_ticks=max(2, int(min(plot_w, 560) // tick_room))):
+        x = _pct(fx(day))
+        parts.append(f'<line x1="{x}" x2="{x}" y1="{top}" y2="{bottom}" stroke="#f1f5f9"/>')
         parts.append(
-            f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="#6b7280">{month.strftime("%b %Y")}</text>'
+            f'<text class="chart-tick" x="{x}" y="{bottom + 17}" text-anchor="middle" fill="#6b7280">'
+            f"{escape(label)}</text>"
         )
+    # The data layer: x in `_X_UNITS` stretched to the plot's width, y in pixels; strokes keep their width.
+    parts.append(
+        f'<svg x="0" y="0" width="100%" height="{height}" viewBox="0 0 {_X_UNITS} {height}" '
+        'preserveAspectRatio="none" overflow="visible">'
+    )
     for band in bands:
         if not band.points:
             continue
-        upper = " ".join(f"{sx(d):.1f},{sy(hi):.1f}" for d, _, hi in band.points)
-        lower = " ".join(f"{sx(d):.1f},{sy(lo):.1f}" for d, lo, _ in reversed(band.points))
+        upper = " ".join(f"{fx(d) * _X_UNITS:.1f},{sy(hi):.1f}" for d, _, hi in band.points)
+        lower = " ".join(f"{fx(d) * _X_UNITS:.1f},{sy(lo):.1f}" for d, lo, _ in reversed(band.points))
         parts.append(
             f'<polygon class="chart-band {escape(band.key)}" points="{upper} {lower}" fill="{band.color}" '
             f'fill-opacity="{band.opacity}" stroke="none"/>'
@@ -161,62 +244,69 @@ def time_chart(
     for line in lines:
         if not line.points:
             continue
-        pts = " ".join(f"{sx(d):.1f},{sy(v):.1f}" for d, v in line.points)
+        pts = " ".join(f"{fx(d) * _X_UNITS:.1f},{sy(v):.1f}" for d, v in line.points)
         dash = ' stroke-dasharray="5 4"' if line.dashed else ""
         parts.append(
             f'<polyline class="chart-line {escape(line.key)}" points="{pts}" fill="none" stroke="{line.color}" '
-            f'stroke-width="1.8" stroke-linejoin="round"{dash}/>'
+            f'stroke-width="1.8" stroke-linejoin="round" vector-effect="non-scaling-stroke"{dash}/>'
         )
+    parts.append("</svg>")
     for i, (d, label) in enumerate(markers):
-        x = sx(d)
-        y_text = 11 + 14 * i
+        x = fx(d)
+        y_text = 12 + 16 * i
         parts.append(
-            f'<line class="chart-marker" x1="{x:.1f}" x2="{x:.1f}" y1="{y_text + 3}" y2="{bottom}" '
+            f'<line class="chart-marker" x1="{_pct(x)}" x2="{_pct(x)}" y1="{y_text + 3}" y2="{bottom}" '
             'stroke="#111827" stroke-dasharray="2 3"/>'
         )
         # Near the right edge the label goes to the left of its line so that it is never cut off.
-        flip = x + 4 + _text_width(label) > width - right
-        anchor, tx = ("end", x - 4) if flip else ("start", x + 4)
-        parts.append(f'<text x="{tx:.1f}" y="{y_text}" text-anchor="{anchor}" fill="#111827">{escape(label)}</text>')
-    parts.append(f'<g class="chart-legend" transform="translate(0 {height + 4})">')
-    for item, x, row in legend:
-        y = row * 18
-        if isinstance(item, Line):
-            dash = ' stroke-dasharray="4 3"' if item.dashed else ""
-            parts.append(
-                f'<line x1="{x:.1f}" x2="{x + 16:.1f}" y1="{y + 6}" y2="{y + 6}" stroke="{item.color}" '
-                f'stroke-width="2.4"{dash}/>'
-            )
-        else:
-            opacity = min(1.0, item.opacity * 2.2)
-            parts.append(
-                f'<rect x="{x:.1f}" y="{y + 1}" width="16" height="10" fill="{item.color}" fill-opacity="{opacity}"/>'
-            )
-        parts.append(f'<text x="{x + 22:.1f}" y="{y + 10}" fill="#374151">{escape(item.label)}</text>')
-    parts.append("</g></svg>")
+        flip = (1 - x) * plot_w < 4 + _text_width(label)
+        anchor, dx = ("end", -4) if flip else ("start", 4)
+        parts.append(
+            f'<text x="{_pct(x)}" dx="{dx}" y="{y_text}" text-anchor="{anchor}" fill="#111827">{escape(label)}</text>'
+        )
+    parts.append("</svg>")
+    parts.append(_legend(items, left))
+    parts.append("</div>")
     return mark_safe("".join(parts))
+
+
+def _shorten(text: str, room: float) -> str:
+    """The text, cut with an ellipsis to fit `room` pixels."""
+    if _text_width(text) <= room:
+        return text
+    while text and _text_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
 
 
 def bar_chart(
     bars: Sequence[tuple[str, float]], *, width: int = 520, value_format: str = "{:.2f}", color: str = PALETTE[0]
 ) -> SafeString:
-    """Horizontal bars with their labels and values, longest scale first as given."""
+    """Horizontal bars with their labels and values, longest scale first as given.
+
+    Like :func:`time_chart`, drawn in pixels at any width: labels on the left, bars scaled to the room left.
+    `width` is kept for callers; the chart takes the width of its container.
+    """
     if not bars:
         return mark_safe('<p class="muted chart-empty">—</p>')
-    row, label_w = 24, 190
+    row = 24
+    labels = [_shorten(label, 200) for label, _ in bars]
+    label_w = max(_text_width(label) for label in labels) + 12
+    values = [value_format.format(value) for _, value in bars]
+    value_w = max(_text_width(v) for v in values) + 10
     height = row * len(bars) + 8
     top = max(v for _, v in bars) or 1.0
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" '
-        f'font-size="12" font-family="system-ui, sans-serif">'
+        f'<svg class="chart bar-chart" xmlns="http://www.w3.org/2000/svg" font-size="{FONT_SIZE}" '
+        f'font-family="system-ui, sans-serif" style="display:block;width:calc(100% - {label_w + value_w:.0f}px);'
+        f'height:{height}px;margin-left:{label_w:.0f}px;overflow:visible">'
     ]
-    for i, (label, value) in enumerate(bars):
+    for i, ((label, value), short, shown) in enumerate(zip(bars, labels, values, strict=True)):
         y = 4 + i * row
-        w = max(0.0, value) / top * (width - label_w - 70)
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" fill="#374151">{escape(label[:28])}</text>'
-        )
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="16" rx="2" fill="{color}"/>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" fill="#111827">{value_format.format(value)}</text>')
+        w = max(0.0, value) / top
+        title = f"<title>{escape(label)}</title>" if short != label else ""
+        parts.append(f'<text x="-8" y="{y + 16}" text-anchor="end" fill="#374151">{title}{escape(short)}</text>')
+        parts.append(f'<rect x="0" y="{y + 3}" width="{_pct(w)}" height="16" rx="2" fill="{color}"/>')
+        parts.append(f'<text x="{_pct(w)}" dx="6" y="{y + 16}" fill="#111827">{escape(shown)}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))
