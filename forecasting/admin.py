@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from retailai.core.admin import JobRunAdmin, ReadOnlyAdminMixin
@@ -18,12 +20,12 @@ def _chart_link(product, freq: str):
 
 @admin.register(ForecastRun)
 class ForecastRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("__str__", "freq", "status", "progress", "series_label", "history_end", "is_active", "activated_at",
+    list_display = ("__str__", "freq", "status", "progress", "series_label", "history_end", "is_active", "activated",
                     "accuracy_link")  # fmt: skip
     list_filter = ("freq", "is_active", "job__status")
     list_select_related = ("job",)
-    readonly_fields = ("job", "freq", "horizon", "quantiles", "history_end", "series_total", "series_done",
-                       "is_active", "activated_at", "accuracy_link")  # fmt: skip
+    readonly_fields = ("job", "freq", "horizon", "quantile_levels", "history_end", "series_total", "series_done",
+                       "is_active", "activated", "accuracy_link")  # fmt: skip
 
     @admin.display(description=_("status"), ordering="job__status")
     def status(self, obj):
@@ -32,6 +34,19 @@ class ForecastRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("progress"), ordering="job__progress")
     def progress(self, obj):
         return JobRunAdmin.progress_bar(self, obj.job)
+
+    @admin.display(description=_("quantile levels"))
+    def quantile_levels(self, obj):
+        """The forecast's quantiles as the percentiles buyers see: P10, P50, P90."""
+        return ", ".join(f"P{round(float(q) * 100):g}" for q in obj.quantiles or []) or "—"
+
+    @admin.display(description=_("activated at"), ordering="activated_at")
+    def activated(self, obj):
+        if obj.activated_at is None:
+            return "—"
+        return format_html(
+            '<span style="white-space: nowrap">{}</span>', date_format(localtime(obj.activated_at), "j M Y H:i")
+        )
 
     @admin.display(description=_("series"))
     def series_label(self, obj):
