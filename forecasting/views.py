@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -55,9 +56,18 @@ def run_dashboard(request):
         run = active_run(freq)
     category_chart = mix_chart = None
     accuracy = run_accuracy(run, uncategorised=_("Uncategorised")) if run is not None else None
+    if accuracy is not None:
+        for row in accuracy.by_category:
+            row["top_model_label"] = model_label(row.get("top_model"))
+        for row in accuracy.hardest:
+            row["model_label"] = model_label(row.get("model"))
     if accuracy is not None and accuracy.series:
         category_chart = bar_chart([(r["category"], r["wape"] or 0.0) for r in accuracy.by_category])
-        mix_chart = bar_chart([(k, float(v)) for k, v in accuracy.model_mix], value_format="{:.0f}", color=PALETTE[2])
+        mix_chart = bar_chart(
+            [(model_label(k), float(v)) for k, v in accuracy.model_mix], value_format="{:.0f}", color=PALETTE[2]
+        )
+    # With no run of the chosen frequency, the page names the active run of the other one.
+    other_run = active_run("W" if freq == "D" else "D") if run is None else None
     runs = ForecastRun.objects.select_related("job", "job__created_by").order_by("-pk")[:10]
     return render(
         request,
@@ -67,6 +77,7 @@ def run_dashboard(request):
             "accuracy": accuracy,
             "freq": freq,
             "runs": runs,
+            "other_run": other_run,
             "category_chart": category_chart,
             "mix_chart": mix_chart,
             "worst": accuracy.hardest if accuracy else [],
@@ -101,6 +112,28 @@ def run_now(request):
     return redirect("forecasting:run-dashboard")
 
 
+def model_labels() -> dict[str, str]:
+    """Readable names of the forecasting models, by the code the engine stores."""
+    return {
+        "gbm": _("Gradient boosting"),
+        "seasonal_naive": _("Seasonal naive"),
+        "moving_average": _("Moving average"),
+        "tsb": _("Croston/TSB"),
+        "cold_start": _("From similar products"),
+        "ensemble": _("Ensemble"),
+        "ets": _("Exponential smoothing"),
+        "sarimax": _("SARIMAX"),
+        "lstm": _("LSTM"),
+    }
+
+
+def model_label(code: str | None) -> str:
+    """A model's readable name; an unknown code is shown as it is."""
+    if not code:
+        return "—"
+    return model_labels().get(code, code)
+
+
 def _driver_labels() -> dict[str, str]:
     """Readable names of the engine's demand drivers (those of the promotion and price covariates of the app)."""
     return {
@@ -111,12 +144,32 @@ def _driver_labels() -> dict[str, str]:
     }
 
 
-def _driver(key: str, value) -> tuple[str, object]:
-    """A driver's label and shown value: lifts as signed percentages, driver names as their labels."""
-    labels = _driver_labels()
+def _driver(key: str, value, *, freq: str = "D") -> tuple[str, object]:
+    """A driver's label and shown value, in words and units: lifts as signed percentages, the baseline in units
+    a day (or week), the weekday swing as a multiple of an average day, the peak weekday by name, driver names as
+    their labels."""
+    labels = {
+        **_driver_labels(),
+        "baseline_level": _("Baseline level"),
+        "seasonality": _("Weekday swing") if freq == "D" else _("Week-to-week variation"),
+        "peak_weekday": _("Busiest weekday"),
+        "top_driver": _("Top driver"),
+    }
     label = labels.get(key, key.replace("_", " ").capitalize())
-    if key.endswith("_lift") and isinstance(value, (int, float)):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key.endswith("_lift") and number:
         return label, f"{value * 100:+.0f}%"
+    if key == "baseline_level" and number:
+        amount = f"{value:,.1f}" if abs(value) < 10 else f"{value:,.0f}"
+        if freq == "W":
+            return label, _("%(n)s units a week (recent average)") % {"n": amount}
+        return label, _("%(n)s units a day (recent average)") % {"n": amount}
+    if key == "seasonality" and number:
+        if freq == "W":
+            return label, _("%(pct)s%% of an average week (standard deviation)") % {"pct": f"{value * 100:.0f}"}
+        return label, _("busiest and quietest weekday differ by %(x)s× an average day") % {"x": f"{value:.1f}"}
+    if key == "peak_weekday" and number:
+        return label, str(WEEKDAYS.get(int(value), value))
     if key == "top_driver" and isinstance(value, str):
         return label, labels.get(value, value.replace("_", " "))
     return label, value
@@ -228,8 +281,10 @@ def product_forecast_page(request, sku: str):
         y_label=_("Units per period"),
     )
     explanation = chosen.explanation if chosen else {}
+    for backtest in backtests:
+        backtest.model_label = model_label(backtest.model)
     drivers = [
-        _driver(key, value)
+        _driver(key, value, freq=freq)
         for key, value in explanation.items()
         if key not in NOT_DRIVERS and not key.startswith("backtest_")
     ]
@@ -242,6 +297,7 @@ def product_forecast_page(request, sku: str):
             "rows": rows,
             "backtests": backtests,
             "chosen": chosen,
+            "model_chosen": model_label(rows[0].model) if rows else "",
             "drivers": drivers,
             "stopped_periods": int(explanation.get("sales_stopped_periods") or 0),
             "demand_before_stop": float(explanation.get("demand_before_stop") or 0.0),
