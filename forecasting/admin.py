@@ -26,6 +26,7 @@ class ForecastRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("job",)
     readonly_fields = ("job", "freq", "horizon", "quantile_levels", "history_end", "series_total", "series_done",
                        "is_active", "activated", "accuracy_link")  # fmt: skip
+    fields = readonly_fields
 
     @admin.display(description=_("status"), ordering="job__status")
     def status(self, obj):
