@@ -56,11 +56,10 @@ def run_dashboard(request):
         run = active_run(freq)
     category_chart = mix_chart = None
     accuracy = run_accuracy(run, uncategorised=_("Uncategorised")) if run is not None else None
-    if accuracy is not None:
-        for row in accuracy.by_category:
-            row["top_model_label"] = model_label(row.get("top_model"))
-        for row in accuracy.hardest:
-            row["model_label"] = model_label(row.get("model"))
+    by_category = (
+        [{**r, "top_model_label": model_label(r.get("top_model"))} for r in accuracy.by_category] if accuracy else []
+    )
+    worst = [{**r, "model_label": model_label(r.get("model"))} for r in accuracy.hardest] if accuracy else []
     if accuracy is not None and accuracy.series:
         category_chart = bar_chart([(r["category"], r["wape"] or 0.0) for r in accuracy.by_category])
         mix_chart = bar_chart(
@@ -80,7 +79,8 @@ def run_dashboard(request):
             "other_run": other_run,
             "category_chart": category_chart,
             "mix_chart": mix_chart,
-            "worst": accuracy.hardest if accuracy else [],
+            "worst": worst,
+            "by_category": by_category,
             "can_run": has_role(request.user, Role.STAFF),
             "query": request.GET.get("q", ""),
             "matches": _product_matches(request.GET.get("q", "")),
