@@ -13,19 +13,21 @@ from tests.forecasting.test_app_runs import _promoted_history
 
 pytestmark = BROWSER_MARKS
 
-# Bounding boxes (in SVG units) of the chart's parts, read in the browser after layout.
+# Boxes (in CSS pixels) of the chart's parts, read in the browser after layout: the chart's figure (plot and
+# legend), its legend entries, its marker labels, and the rendered height of its tick labels.
 BOXES_JS = """
 const svg = document.querySelector('svg.chart');
-const view = svg.viewBox.baseVal;
-const box = el => { const b = el.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+const figure = svg.closest('.chart-figure');
+const box = el => { const b = el.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+const card = box(figure.closest('.card'));
 return {
-  view: [view.x, view.y, view.x + view.width, view.y + view.height],
-  legend: Array.from(svg.querySelectorAll('.chart-legend text')).map(el => {
-    const b = el.getBBox(); const m = el.parentNode.transform.baseVal.consolidate().matrix;
-    return [b.x + m.e, b.y + m.f, b.x + b.width + m.e, b.y + b.height + m.f];
-  }),
+  view: card,
+  legend: Array.from(figure.querySelectorAll('.chart-legend li')).map(box),
   markers: Array.from(svg.querySelectorAll('text')).filter(t => t.previousSibling &&
     t.previousSibling.classList && t.previousSibling.classList.contains('chart-marker')).map(box),
+  font: Array.from(svg.querySelectorAll('text.chart-tick')).map(t => parseFloat(getComputedStyle(t).fontSize) *
+    t.getScreenCTM().a),
+  y_label: Array.from(svg.querySelectorAll('text.chart-y-label')).map(t => t.textContent),
 };
 """
 
@@ -78,6 +80,8 @@ def test_product_forecast_chart_with_backtest_and_promotions_and_without_history
     assert "Sales lift in feature/ad promotions" in drivers and "Price elasticity" in drivers
     boxes = ui.driver.execute_script(BOXES_JS)
     assert len(boxes["legend"]) == 6 and len(boxes["markers"]) == 2
+    assert boxes["y_label"] == ["Units per period"]
+    assert boxes["font"] and all(11.5 <= f <= 13.5 for f in boxes["font"]), boxes["font"]
     assert all(_inside(b, boxes["view"]) for b in boxes["legend"] + boxes["markers"]), boxes
     legend_and_markers = boxes["legend"] + boxes["markers"]
     for i, a in enumerate(legend_and_markers):
@@ -185,7 +189,7 @@ def test_a_buyer_sees_the_days_out_of_stock_on_the_forecast_chart(ui, personas):
     assert "10 days without stock were left out" in notice.text
     spans = ui.find_all("svg.chart rect.chart-span.stockout")
     assert len(spans) == 1
-    assert "Out of stock" in ui.find("svg.chart .chart-legend").get_attribute("innerHTML")
+    assert "Out of stock" in ui.find(".chart-figure .chart-legend").get_attribute("innerHTML")
     assert ui.find_all("p.sales-stopped") == []
     ui.shot("forecast-product-stockout")
 

@@ -1,0 +1,48 @@
+"""The shared SVG charts: label widths, date ticks in the page's language, pixel-sized text and the y-axis label."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from django.utils import translation
+
+from retailai.core.charts import FONT_SIZE, Line, _text_width, bar_chart, time_chart
+
+
+def _days(first: date, n: int) -> list[tuple[date, float]]:
+    return [(first + timedelta(days=i), float(i % 7)) for i in range(n)]
+
+
+def _ticks(svg: str) -> list[str]:
+    return re.findall(r'<text class="chart-tick"[^>]*>([^<]*)</text>', svg)
+
+
+def test_wide_characters_count_as_a_whole_em():
+    assert _text_width("AB", size=10) == 2 * 0.56 * 10
+    assert _text_width("实际需求", size=10) == 40
+    assert _text_width("P10–P90 区间", size=10) > _text_width("P10–P90 xx", size=10)
+
+
+def test_a_four_week_range_gets_day_ticks():
+    with translation.override("en"):
+        svg = time_chart([Line("Demand", _days(date(2012, 1, 2), 28))])
+    ticks = _ticks(svg)
+    assert ticks[:2] == ["2 Jan", "9 Jan"] and len(ticks) == 4
+
+
+def test_a_long_range_gets_month_ticks_in_the_page_language():
+    line = [Line("Demand", _days(date(2011, 9, 1), 120))]
+    with translation.override("en"):
+        assert _ticks(time_chart(line))[0] == "Sep 2011"
+    with translation.override("zh-hans"):
+        assert _ticks(time_chart(line))[0] == "2011年9月"
+
+
+def test_text_is_drawn_in_pixels_with_a_visible_y_axis_label():
+    svg = time_chart([Line("Demand", _days(date(2012, 1, 2), 28))], y_label="Units per period", height=280)
+    assert "viewBox" not in svg.split(">", 2)[1]  # the outer SVG does not scale its text with the card
+    assert f'font-size="{FONT_SIZE}"' in svg and "height:280px" in svg
+    assert re.search(r'<text class="chart-y-label"[^>]*>Units per period</text>', svg)
+    bars = bar_chart([("gbm", 3.0), ("Seasonal naive", 1.0)])
+    assert "viewBox" not in bars and f'font-size="{FONT_SIZE}"' in bars
