@@ -104,6 +104,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One unambiguous date style per language ("3 Dec 2026 07:12", "2026年12月3日 07:12"), not Django's "12/03/2026".
+FORMAT_MODULE_PATH = ["retailai.formats"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
