@@ -21,14 +21,21 @@ def _decimal(value) -> Decimal | None:
         return None
 
 
+def _grouped(value, decimals) -> str | None:
+    """The value rounded to `decimals` places with the locale's separators; None when it is not a number."""
+    amount = _decimal(value)
+    if amount is None:
+        return None
+    places = int(decimals)
+    return number_format(round(amount, places), decimal_pos=places, use_l10n=True, force_grouping=True)
+
+
 @register.filter
 def money(value, decimals=2):
     """`164319.59` → `£164,319.59` (the currency of settings.RETAILAI_CURRENCY, the locale's separators)."""
-    amount = _decimal(value)
-    if amount is None:
+    text = _grouped(value, decimals)
+    if text is None:
         return "—"
-    places = int(decimals)
-    text = number_format(round(amount, places), decimal_pos=places, use_l10n=True, force_grouping=True)
     code = settings.RETAILAI_CURRENCY
     symbol = CURRENCY_SYMBOLS.get(code)
     if symbol is None:
@@ -41,8 +48,5 @@ def money(value, decimals=2):
 @register.filter
 def qty(value, decimals=0):
     """`113071` → `113,071`: a quantity with thousands separators and `decimals` places."""
-    amount = _decimal(value)
-    if amount is None:
-        return "—"
-    places = int(decimals)
-    return number_format(round(amount, places), decimal_pos=places, use_l10n=True, force_grouping=True)
+    text = _grouped(value, decimals)
+    return "—" if text is None else text
