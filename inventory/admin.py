@@ -233,20 +233,6 @@ class SupplierPartnerAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "supplier")
 
 
-class PurchaseOrderLineInline(admin.TabularInline):
-    model = PurchaseOrderLine
-    extra = 0
-    can_delete = False
-    fields = ("product", "suggested_quantity", "quantity", "received_quantity", "unit_cost", "override_reason")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
-
-
 class AwaitingDecisionFilter(admin.SimpleListFilter):
     """Orders a buyer still has to decide on, or those already decided."""
 
@@ -269,15 +255,11 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     """Purchase orders change only through the purchasing services; the admin shows them and runs the same
     transitions as the pages and the API."""
 
-    list_display = (
-        "number", "supplier", "location", "status", "total_value", "cover_slack_days", "is_auto_approved",
-        "generated_for", "expected_delivery",
-    )  # fmt: skip
+    list_display = ("number", "supplier", "location", "status", "total_value", "expected_delivery", "is_auto_approved")
     list_filter = (AwaitingDecisionFilter, "status", "is_auto_approved", "location", "supplier")
     list_select_related = ("supplier", "location")
     search_fields = ("number", "supplier__name", "supplier__code")
     date_hierarchy = "created_at"
-    inlines = (PurchaseOrderLineInline,)
     actions = ("approve_selected", "send_selected")
     show_full_result_count = False
 
@@ -288,7 +270,23 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
+        return ["lines", *(f.name for f in self.model._meta.fields)]
+
+    @admin.display(description=_("lines"))
+    def lines(self, po):
+        """How many lines, with links to them: an order can hold hundreds, too many to list on this page."""
+        if po.pk is None:
+            return "—"
+        count = po.lines.count()
+        lines_url = reverse("admin:inventory_purchaseorderline_changelist") + f"?purchase_order={po.pk}"
+        return format_html(
+            '{} · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            ngettext("%(n)d line", "%(n)d lines", count) % {"n": count},
+            lines_url,
+            _("list them here"),
+            reverse("inventory:po-detail", args=[po.pk]),
+            _("open the buyer's page"),
+        )
 
     @admin.action(description=_("Approve the selected purchase orders"), permissions=["change"])
     def approve_selected(self, request, queryset):
@@ -336,7 +334,7 @@ class PurchaseOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Suggested against ordered quantities, line by line: where buyers overrode the policy, and why."""
 
     list_display = (
-        "purchase_order", "product", "suggested_quantity", "quantity", "override_share", "override_reason",
+        "purchase_order", "product", "suggested_quantity", "quantity", "override_share", "cost", "override_reason",
         "order_status",
     )  # fmt: skip
     list_filter = (OverrideFilter, "purchase_order__status", "purchase_order__supplier", "purchase_order__location")
@@ -349,6 +347,10 @@ class PurchaseOrderLineAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not line.suggested_quantity:
             return "—"
         return f"{(line.quantity - line.suggested_quantity) / line.suggested_quantity:+.0%}"
+
+    @admin.display(description=_("unit cost"), ordering="unit_cost")
+    def cost(self, line):
+        return f"{line.unit_cost:,.2f}"
 
     @admin.display(description=_("status"), ordering="purchase_order__status")
     def order_status(self, line):

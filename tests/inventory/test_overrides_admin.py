@@ -35,3 +35,24 @@ def test_outsiders_cannot_open_the_override_list(personas):
     client = Client()
     client.force_login(personas["outsider"])
     assert client.get("/admin/inventory/purchaseorderline/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_order_page_in_the_admin_links_to_its_lines_instead_of_listing_them(assortment, suggest, personas):
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    client = Client()
+    client.force_login(personas["staff"])
+
+    page = client.get(f"/admin/inventory/purchaseorder/{po.pk}/change/")
+    lines = client.get("/admin/inventory/purchaseorderline/", {"purchase_order": po.pk})
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    count = po.lines.count()
+    assert f"{count} line" in html and f"/purchase-orders/{po.pk}/" in html
+    assert f"/admin/inventory/purchaseorderline/?purchase_order={po.pk}" in html
+    assert "tabular inline-related" not in html  # no inline table of every line
+    assert lines.status_code == 200
+    assert PurchaseOrderLine.objects.exclude(purchase_order=po).exists()  # the filter has lines to leave out
+    assert sorted(ln.pk for ln in lines.context["cl"].result_list) == sorted(po.lines.values_list("pk", flat=True))
