@@ -101,6 +101,11 @@ class SuggestionResult:
     without_forecast: list[str] = field(default_factory=list)
 
 
+def repeat_season(period_days: int) -> int:
+    """How many of the forecast's last periods a cover past its horizon repeats: a week of a daily forecast."""
+    return 7 if period_days == 1 else 1
+
+
 def _period_days(run: ForecastRun) -> int:
     return 7 if run.freq == "W" else 1
 
@@ -236,6 +241,7 @@ def line_suggestion(
         fill_rate=plan_at,
         pack_size=terms.pack_size,
         moq=terms.moq,
+        season=repeat_season(period_days),
     )
     order_up_to = float(policy.order_up_to[0])
     cover_demand = float(policy.expected_cover_demand[0])
@@ -280,6 +286,9 @@ def line_suggestion(
         "forecast_spread": round(spread, 3),
         "forecast_start": forecast.dates[0].isoformat() if forecast.dates else None,
     }
+    if cover > len(forecast.median):
+        # The cover runs past the forecast's horizon: those periods repeat its last week (or last period).
+        explanation["periods_past_horizon"] = cover - len(forecast.median)
     if forecast.capped_at is not None:
         explanation["forecast_capped_at"] = round(forecast.capped_at, 2)
     if forecast.sales_stopped_periods:
@@ -948,6 +957,7 @@ def policy_what_if(
         fill_rate=plan_at,
         pack_size=pack_size,
         moq=moq,
+        season=repeat_season(period_days),
     )
     level = float(policy.order_up_to[0])
     sim = simulate_lost_sales(

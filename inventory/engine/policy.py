@@ -169,6 +169,21 @@ class LevelCandidates:
     expected_cover_demand: np.ndarray  # (periods,) expected demand over lead time + review period
 
 
+def extend_periods(quantiles: np.ndarray, periods: int, season: int = 1) -> np.ndarray:
+    """Quantile rows extended to at least `periods` rows by repeating the last `season` rows in turn.
+
+    A cover that runs past the forecast's horizon needs demand for the periods beyond it. Repeating the last
+    period alone would carry one weekday (a quiet Sunday, a busy Saturday) through the rest of a daily cover;
+    repeating the last week keeps the weekly pattern.
+    """
+    q = np.asarray(quantiles, dtype=float)
+    missing = periods - len(q)
+    if missing <= 0 or len(q) == 0:
+        return q
+    last = q[-max(1, min(season, len(q))) :]
+    return np.vstack([q, last[np.arange(missing) % len(last)]])
+
+
 def level_candidates(
     quantiles: np.ndarray,
     levels: np.ndarray,
@@ -178,6 +193,7 @@ def level_candidates(
     pack_size: int = 1,
     moq: int = 1,
     config: PolicyConfig | None = None,
+    season: int = 1,
 ) -> LevelCandidates:
     """Expected lost demand per review at a grid of order-up-to levels, period by period, from sample paths.
 
@@ -199,8 +215,8 @@ def level_candidates(
         median_scale=config.median_scale,
         deviation=config.deviation,
     )
-    # Periods past the horizon repeat the last forecast period.
-    padded = np.vstack([quantiles, np.repeat(quantiles[-1:], cover, axis=0)])
+    # Periods past the horizon repeat the last `season` forecast periods (the last week of a daily forecast).
+    padded = extend_periods(quantiles, horizon + cover, season)
     paths = quantile_paths(
         padded, levels, n_paths=config.n_paths, error_correlation=config.error_correlation, seed=config.seed
     )
@@ -251,10 +267,18 @@ def order_up_to_levels(
     pack_size: int = 1,
     moq: int = 1,
     config: PolicyConfig | None = None,
+    season: int = 1,
 ) -> PolicyLevels:
     """Smallest order-up-to level per period whose expected lost demand per review meets the fill-rate target."""
     c = level_candidates(
-        quantiles, levels, lead_time=lead_time, review_period=review_period, pack_size=pack_size, moq=moq, config=config
+        quantiles,
+        levels,
+        lead_time=lead_time,
+        review_period=review_period,
+        pack_size=pack_size,
+        moq=moq,
+        config=config,
+        season=season,
     )
     return levels_meeting_fill_rate(c, fill_rate)
 

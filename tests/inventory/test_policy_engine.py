@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from inventory.engine.policy import abc_xyz_classes, order_up_to_levels, textbook_levels
+from inventory.engine.policy import abc_xyz_classes, extend_periods, order_up_to_levels, textbook_levels
 from inventory.engine.simulate import round_order, simulate_lost_sales
 
 
@@ -93,3 +93,17 @@ def test_textbook_levels():
 def test_abc_xyz():
     classes = abc_xyz_classes(np.array([800, 100, 60, 40]), np.array([0.2, 0.7, 1.5, 0.3]))
     assert classes == ["AX", "BY", "CZ", "CX"]
+
+
+def test_a_cover_past_the_horizon_repeats_the_last_week_of_a_daily_forecast():
+    # Two weeks forecast exactly (every quantile equal): 10 a day, 40 on Saturdays (the 6th day of each week).
+    week = np.array([10.0, 10, 10, 10, 10, 40, 10])
+    q = np.repeat(np.tile(week, 2)[:, None], 3, axis=1)
+    levels = np.array([0.1, 0.5, 0.9])
+    # Lead time 20 + review 1: a cover of three weeks from the first period, one of them past the horizon.
+    weekly = order_up_to_levels(q, levels, lead_time=20, review_period=1, season=7)
+    last_day = order_up_to_levels(q, levels, lead_time=20, review_period=1)
+    assert weekly.expected_cover_demand[0] == pytest.approx(3 * week.sum())  # 300: three Saturdays
+    assert last_day.expected_cover_demand[0] == pytest.approx(2 * week.sum() + 7 * 10)  # the last day (10) seven times
+    np.testing.assert_array_equal(extend_periods(q, 17, 7)[14:, 0], week[:3])
+    np.testing.assert_array_equal(extend_periods(q, 10, 7), q)  # nothing to add

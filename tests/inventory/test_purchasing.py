@@ -470,3 +470,19 @@ def test_the_history_cap_can_be_switched_off(assortment, suggest, settings):
 
     tea = line(po_for(assortment["own"]), "TEA")
     assert "forecast_capped_at" not in tea.explanation and tea.quantity == 95
+
+
+def test_a_cover_past_the_forecast_horizon_says_so(assortment, suggest, client, personas):
+    # A 10-day forecast of 10 a day; TEA's cover is 14 days (7 lead time + 7 review): 4 days past the horizon.
+    active_forecast({assortment["products"]["TEA"]: 10.0, assortment["products"]["JAM"]: 6.0}, horizon=10)
+
+    suggest()
+
+    tea = line(po_for(assortment["own"]), "TEA")
+    assert tea.explanation["periods_past_horizon"] == 4
+    assert tea.explanation["forecast_cover_demand"] == 140.0  # the repeated last week also sells 10 a day
+    jam = line(po_for(assortment["other"]), "JAM")
+    assert "periods_past_horizon" not in jam.explanation  # 3 + 7 days: inside the horizon
+    client.force_login(personas["buyer"])
+    page = client.get(f"/purchase-orders/{po_for(assortment['own']).pk}/").content.decode()
+    assert "4 periods past the forecast's horizon repeat its last week" in page
