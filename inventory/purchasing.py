@@ -31,7 +31,7 @@ from retailai.core.services import audit_event_record
 from .calibration import cover_periods, planning_fill, policy_calibration, service_targets
 from .choices import MovementKind
 from .engine.orders import OrderLine, cut_to_budget, raise_to_minimum_value
-from .engine.policy import PolicyConfig, abc_xyz_classes, order_up_to_levels, quantile_paths
+from .engine.policy import abc_xyz_classes, expected_demand, order_up_to_levels
 from .engine.replenish import cap_quantile_rows
 from .engine.simulate import round_order, simulate_lost_sales
 from .models import (
@@ -985,14 +985,8 @@ def policy_what_if(
 
 
 def expected_period_demand(forecast: ForecastInput) -> np.ndarray:
-    """Expected demand of each forecast period: the mean of the demand paths drawn through the period's quantile
-    function, as the order-up-to level and the line's "forecast over the cover" read them. Unlike the median it
-    stays above zero for products that sell on some days only."""
+    """Expected demand of each forecast period (``engine.policy.expected_demand``); the median without quantiles."""
     quantiles = np.asarray(forecast.quantiles, dtype=float)
     if quantiles.size == 0:
         return np.asarray(forecast.median, dtype=float)
-    config = PolicyConfig()
-    paths = quantile_paths(
-        quantiles, forecast.levels, n_paths=config.n_paths, error_correlation=config.error_correlation, seed=config.seed
-    )
-    return paths.mean(axis=0)
+    return expected_demand(quantiles, forecast.levels)

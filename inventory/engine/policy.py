@@ -125,6 +125,17 @@ def quantile_paths(
     return out
 
 
+def expected_demand(quantiles: np.ndarray, levels: np.ndarray, config: PolicyConfig | None = None) -> np.ndarray:
+    """Expected demand of each period: the mean of the demand paths drawn through its quantile function, as the
+    order-up-to levels and the cover demand read them. Unlike the median it stays above zero for products that
+    sell on some days only."""
+    config = config or PolicyConfig()
+    paths = quantile_paths(
+        quantiles, levels, n_paths=config.n_paths, error_correlation=config.error_correlation, seed=config.seed
+    )
+    return paths.mean(axis=0)
+
+
 def _expected_shortage(sums: np.ndarray, levels: np.ndarray) -> np.ndarray:
     """E[(D − S)^+] for every S in levels, from samples of D (vectorised via sorting)."""
     d = np.sort(sums)
