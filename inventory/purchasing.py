@@ -31,7 +31,7 @@ from retailai.core.services import audit_event_record
 from .calibration import cover_periods, planning_fill, policy_calibration, service_targets
 from .choices import MovementKind
 from .engine.orders import OrderLine, cut_to_budget, raise_to_minimum_value
-from .engine.policy import abc_xyz_classes, expected_demand, order_up_to_levels
+from .engine.policy import abc_xyz_classes, expected_demand, extend_periods, order_up_to_levels
 from .engine.replenish import cap_quantile_rows
 from .engine.simulate import round_order, simulate_lost_sales
 from .models import (
@@ -984,9 +984,13 @@ def policy_what_if(
     )
 
 
-def expected_period_demand(forecast: ForecastInput) -> np.ndarray:
-    """Expected demand of each forecast period (``engine.policy.expected_demand``); the median without quantiles."""
+def expected_period_demand(forecast: ForecastInput, periods: int = 0, period_days: int = 1) -> np.ndarray:
+    """Expected demand of each forecast period (``engine.policy.expected_demand``); the median without quantiles.
+
+    With `periods` beyond the forecast's horizon, the extra periods repeat its last week, as a cover does."""
     quantiles = np.asarray(forecast.quantiles, dtype=float)
     if quantiles.size == 0:
-        return np.asarray(forecast.median, dtype=float)
-    return expected_demand(quantiles, forecast.levels)
+        demand = np.asarray(forecast.median, dtype=float)
+    else:
+        demand = expected_demand(quantiles, forecast.levels)
+    return extend_periods(demand[:, None], periods, repeat_season(period_days))[:, 0]

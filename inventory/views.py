@@ -188,14 +188,17 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     lead_periods = math.ceil(float(snap.get("lead_time_days", 0)) / period - 1e-9)
     arrival_day = po.expected_delivery or start + timedelta(days=lead_periods * period)
     arrival = max(0, (arrival_day - forecast.dates[0]).days // period)
-    demand = [float(x) for x in purchasing.expected_period_demand(forecast)]
+    # A delivery past the forecast's horizon is still shown, a week (two for weekly runs) beyond it: the extra
+    # periods repeat the forecast's last week, as the line's cover does.
+    periods = max(len(forecast.dates), arrival + (7 if period == 1 else 2))
+    demand = [float(x) for x in purchasing.expected_period_demand(forecast, periods, period)]
     existing = {lead_periods: float(on_order)}
     with_arrivals = dict(existing)
     with_arrivals[arrival] = with_arrivals.get(arrival, 0.0) + line.quantity
     without = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=existing)
     with_order = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=with_arrivals)
     # projected_on_hand gives the stock at the end of each period, which is the start of the next one.
-    dates = [forecast.dates[0]] + [d + timedelta(days=period) for d in forecast.dates]
+    dates = [forecast.dates[0] + timedelta(days=period * k) for k in range(len(demand) + 1)]
     start_stock = max(float(on_hand), 0.0)
     return time_chart(
         [

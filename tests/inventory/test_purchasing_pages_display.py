@@ -84,6 +84,26 @@ def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, cap
     assert points[delivery + timedelta(days=1)] > 0
 
 
+def test_a_delivery_past_the_forecast_horizon_still_shows(personas, assortment, suggest, captured_chart):
+    # A 5-day forecast of 10 a day and TEA's 7-day lead time: the delivery lies two days past the horizon.
+    p = assortment["products"]
+    active_forecast({p["TEA"]: 10.0, p["JAM"]: 6.0}, horizon=5)
+    StockLevel.objects.filter(product=p["TEA"]).update(on_hand=0, on_order=0, reserved=0)
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    tea = po.lines.get(product__sku="TEA")
+
+    client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}")
+
+    points = dict(captured_chart["lines"]["With this order"])
+    (delivery, _label) = captured_chart["markers"][0]
+    assert delivery == AS_OF + timedelta(days=7)
+    assert max(points) == delivery + timedelta(days=7)  # a week past the delivery
+    # The order arrives on its day and then sells 10 a day, the repeated last days of the forecast.
+    assert points[delivery + timedelta(days=1)] == pytest.approx(tea.quantity - 10)
+    assert points[delivery + timedelta(days=2)] == pytest.approx(tea.quantity - 20)
+
+
 def test_order_page_groups_money_and_links_skus_to_the_chart(personas, assortment, suggest, settings):
     settings.RETAILAI_CURRENCY = "GBP"
     settings.PO_SECOND_APPROVAL_VALUE = 5000
