@@ -68,7 +68,8 @@ def test_projection_falls_with_the_expected_demand_of_an_intermittent_product(
     assert float(daily[:cover].sum()) == pytest.approx(tea.explanation["forecast_cover_demand"], rel=0.05)
 
 
-def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, captured_chart):
+def _tea_chart(personas, assortment, suggest, captured_chart):
+    """With TEA out of stock, the suggested order's TEA line, its "with this order" points and its delivery marker."""
     StockLevel.objects.filter(product=assortment["products"]["TEA"]).update(on_hand=0, on_order=0, reserved=0)
     suggest()
     po = PurchaseOrder.objects.get(supplier=assortment["own"])
@@ -76,9 +77,14 @@ def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, cap
 
     client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}")
 
-    points = dict(captured_chart["lines"]["With this order"])
     (delivery, _label) = captured_chart["markers"][0]
-    assert delivery == po.expected_delivery == AS_OF + timedelta(days=7)
+    return tea, dict(captured_chart["lines"]["With this order"]), delivery
+
+
+def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, captured_chart):
+    tea, points, delivery = _tea_chart(personas, assortment, suggest, captured_chart)
+
+    assert delivery == tea.purchase_order.expected_delivery == AS_OF + timedelta(days=7)
     # Nothing has come in at the start of the delivery day; by the start of the next day the order has.
     assert points[delivery] == points[delivery - timedelta(days=1)] == 0
     assert points[delivery + timedelta(days=1)] > 0
@@ -88,15 +94,9 @@ def test_a_delivery_past_the_forecast_horizon_still_shows(personas, assortment, 
     # A 5-day forecast of 10 a day and TEA's 7-day lead time: the delivery lies two days past the horizon.
     p = assortment["products"]
     active_forecast({p["TEA"]: 10.0, p["JAM"]: 6.0}, horizon=5)
-    StockLevel.objects.filter(product=p["TEA"]).update(on_hand=0, on_order=0, reserved=0)
-    suggest()
-    po = PurchaseOrder.objects.get(supplier=assortment["own"])
-    tea = po.lines.get(product__sku="TEA")
 
-    client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}")
+    tea, points, delivery = _tea_chart(personas, assortment, suggest, captured_chart)
 
-    points = dict(captured_chart["lines"]["With this order"])
-    (delivery, _label) = captured_chart["markers"][0]
     assert delivery == AS_OF + timedelta(days=7)
     assert max(points) == delivery + timedelta(days=7)  # a week past the delivery
     # The order arrives on its day and then sells 10 a day, the repeated last days of the forecast.
