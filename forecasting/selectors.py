@@ -60,6 +60,19 @@ def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:
     return import_string(path)(product_ids=product_ids, until=until)
 
 
+def longest_cover_days(*, period_days: int) -> int:
+    """The longest cover, in days, that purchase orders plan from the forecast (in whole periods of
+    `period_days`), or 0 when none is known.
+
+    The supply terms belong to the inventory app, which reads this one; so the reader is named by the
+    ``FORECAST_MIN_HORIZON_DAYS`` setting (a dotted path) instead of imported. Unset: 0.
+    """
+    path = getattr(settings, "FORECAST_MIN_HORIZON_DAYS", "")
+    if not path:
+        return 0
+    return int(import_string(path)(period_days=period_days) or 0)
+
+
 def demand_peaks(*, product_ids: list[int], freq: str, until, periods: int, min_periods: int) -> dict[int, float]:
     """The largest period of net demand per product over the `periods` before `until` (a local date).
 

@@ -21,9 +21,17 @@ from retailai.core.services import audit_event_record, job_run_create, job_run_f
 from .engine.pipeline import ForecastConfig, forecast, quantile_column
 from .engine.series import demand_from_lines, price_per_period, with_known_covariates
 from .models import Forecast, ForecastRun, Frequency, SeriesBacktest
-from .selectors import order_lines_frame, product_attributes, promotions_frame, stockout_days_frame
+from .selectors import (
+    longest_cover_days,
+    order_lines_frame,
+    product_attributes,
+    promotions_frame,
+    stockout_days_frame,
+)
 
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+#: The shortest horizon of a run started without one, in periods of its frequency.
+MIN_HORIZON = {Frequency.DAILY: 28, Frequency.WEEKLY: 12}
 KNOWN_MODELS = {"seasonal_naive", "moving_average", "ets", "sarimax", "tsb", "gbm"}
 
 
@@ -35,13 +43,29 @@ class RunPlan:
     chunks: list[list[int]]
 
 
+def default_horizon(freq: str) -> int:
+    """The horizon of a run started without one: far enough for the longest cover a suggested purchase order
+    needs (``FORECAST_MIN_HORIZON_DAYS``; weeks rounded up), never below 28 days or 12 weeks.
+
+    It stops at ``FORECAST_MAX_HORIZON_DAYS`` (half a year) however long a lead time is: each of a run's
+    backtests holds out one horizon of history, so longer horizons leave the models less history to learn from
+    and cost time in every chunk. A cover past the cap repeats the forecast's last week, and its line says so.
+    """
+    period = 7 if freq == Frequency.WEEKLY else 1
+    floor = MIN_HORIZON[Frequency(freq)]
+    cover = math.ceil(longest_cover_days(period_days=period) / period)
+    cap = max(floor, int(settings.FORECAST_MAX_HORIZON_DAYS) // period)
+    return min(max(floor, cover), cap)
+
+
 def forecast_run_create(
     *, freq: str = Frequency.DAILY, horizon: int | None = None, models: list[str] | None = None, user=None
 ) -> ForecastRun:
-    """Queue a retrain-and-forecast run (candidate models from settings.FORECAST_MODELS unless given)."""
+    """Queue a retrain-and-forecast run (candidate models from settings.FORECAST_MODELS unless given); without a
+    horizon it reaches the longest cover purchase orders need (``default_horizon``)."""
     if freq not in Frequency.values:
         raise ValidationFailed(f"Unknown frequency {freq!r}; use D or W.", field="freq")
-    horizon = horizon or (28 if freq == Frequency.DAILY else 12)
+    horizon = horizon or default_horizon(freq)
     if horizon < 1:
         raise ValidationFailed("The horizon must be at least one period.", field="horizon")
     with transaction.atomic():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pandas as pd
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
+from .calibration import cover_periods
 from .engine.ledger import out_of_stock_days
 from .models import StockLevel, StockMovement, Supplier, SupplierProduct
 
@@ -85,3 +87,28 @@ def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:
         local = pd.to_datetime(ledger["at"], utc=True).dt.tz_convert(timezone.get_current_timezone_name())
         ledger["at"] = local.dt.tz_localize(None)
     return out_of_stock_days(ledger, pd.Timestamp(until))
+
+
+def planning_horizon_days(*, period_days: int = 1) -> int:
+    """The longest cover, in days, that a suggested purchase order plans from the forecast; 0 without supply terms.
+
+    Over the primary terms of active suppliers for products stocked at an active location (those the nightly
+    suggestions plan), the cover of each is counted as a suggested line counts it (``cover_periods``): lead time
+    plus its allowance for late deliveries, plus the review period, each in whole periods of `period_days`. The
+    forecasting runs read it to reach that far (``FORECAST_MIN_HORIZON_DAYS``).
+    """
+    review_days = settings.PO_REVIEW_PERIOD_DAYS
+    leads = (
+        SupplierProduct.objects.filter(
+            is_primary=True, supplier__active=True, product__stock_levels__location__active=True
+        )
+        .order_by()
+        .values_list("lead_time_days", "lead_time_std_days")
+        .distinct()
+    )
+    longest = 0
+    for lead, std in leads:
+        terms = SupplierProduct(lead_time_days=lead, lead_time_std_days=std)
+        _, lead_periods, review_periods = cover_periods(terms, period_days, review_days)
+        longest = max(longest, lead_periods + review_periods)
+    return longest * period_days

@@ -216,6 +216,13 @@ FORECAST_PRICE_COVARIATE = env_bool("FORECAST_PRICE_COVARIATE", False)
 # Days without stock are left out of the demand history; the stock ledger's reader (the inventory app's, which
 # depends on forecasting, so it is named here rather than imported). Empty: every day counts as observed.
 FORECAST_STOCKOUT_DAYS = env_str("FORECAST_STOCKOUT_DAYS", "inventory.selectors.stockout_days_frame")
+# A run started without a horizon (the nightly one, "Run forecast now") forecasts as far as the longest cover a
+# suggested purchase order needs: lead time, its allowance for late deliveries and the review period. The inventory
+# app's reader of its supplier terms, named here for the same reason. Empty: 28 days or 12 weeks.
+FORECAST_MIN_HORIZON_DAYS = env_str("FORECAST_MIN_HORIZON_DAYS", "inventory.selectors.planning_horizon_days")
+# The furthest such a run reaches, however long a lead time: each of its three backtests holds out a horizon of
+# history, so half a year already needs a year and a half of it, and every day forecast costs time in every chunk.
+FORECAST_MAX_HORIZON_DAYS = env_int("FORECAST_MAX_HORIZON_DAYS", 182)
 
 # --- Purchase orders and replenishment
 PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)

@@ -105,7 +105,7 @@ class Command(BaseCommand):
         run = job_run_create(kind="commerce_totals", parameters={"source": "demo"})
         commerce_totals_task.delay(run.pk)
         self.stdout.write("Forecasting every product (the global models; a few minutes)…")
-        forecast = forecast_run_create(freq="D", horizon=28, models=list(DEMO_FORECAST_MODELS))
+        forecast = forecast_run_create(freq="D", models=list(DEMO_FORECAST_MODELS))
         forecast_run_task.delay(forecast.pk)
         forecast.refresh_from_db()
         if forecast.history_end is not None:
