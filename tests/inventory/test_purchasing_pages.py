@@ -3,11 +3,13 @@ decisions from the page, the what-if page, and a buyer approving in headless Chr
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
 from inventory import purchasing
-from inventory.models import PurchaseOrder, StockLevel
+from inventory.models import PurchaseOrder, StockLevel, Supplier
 from retailai.core.models import AuditEvent
 from tests.browser_support import BROWSER_MARKS
 from tests.inventory.conftest import AS_OF
@@ -224,3 +226,32 @@ def test_order_page_explains_pack_rounding_instead_of_a_negative_safety_stock(pe
 
     assert "No safety stock: whole packs of 12 already reach fill rate" in html
     assert "Safety stock -" not in html
+
+
+@browser_test
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_the_whole_inbox_table_fits_the_window(ui, personas, assortment, width):
+    """The inbox at a laptop's 1024 px and a desktop's 1440 px: every column, Status the last, inside its box."""
+    purchasing.replenishment_suggest(location=assortment["location"], as_of=AS_OF)
+    # The widest cells a real inbox shows: millions in value and units, the longest status with its "auto" badge.
+    PurchaseOrder.objects.filter(supplier=assortment["own"]).update(
+        status="second_approval", is_auto_approved=True, total_value=Decimal("2510903.18"), total_quantity=2060740
+    )
+    Supplier.objects.filter(pk=assortment["other"].pk).update(name="Jams and Preserves of the North Ltd")
+    ui.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+    )
+    try:
+        ui.login("buyer")
+        ui.open("/purchase-orders/?status=all")
+        ui.wait_for("table.data tbody tr[data-po]")
+        ui.shot(f"purchase-order-inbox-{width}")
+        overflow = ui.driver.execute_script(
+            "const wrap = document.querySelector('#bulk-approve .table-wrap');"
+            "const last = wrap.querySelector('thead th:last-child').getBoundingClientRect();"
+            "return [wrap.scrollWidth - wrap.clientWidth, last.right - wrap.getBoundingClientRect().right];"
+        )
+    finally:
+        ui.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert overflow[0] <= 0 and overflow[1] <= 0, overflow
