@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 
 from inventory.models import StockLevel, StockMovement
 from retailai.core.models import JobRun
 from tests import factories
-from tests.browser_support import BROWSER_MARKS, ROOT
+from tests.browser_support import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture(scope="module")
-def zh_catalogue():
-    """The compiled Simplified Chinese catalogue (the .mo file is built, not stored)."""
-    po = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-    mo = po.with_suffix(".mo")
-    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-        call_command("compilemessages", locale=["zh_Hans"], ignore_patterns=[".venv", "var"], verbosity=0)
-    return mo
 
 
 @pytest.fixture

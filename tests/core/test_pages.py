@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.core.cache import cache
-from django.core.management import call_command
 from django.urls import reverse
 
 from inventory.models import StockLevel, StockMovement
 from retailai.core.models import AuditEvent, JobRun
 from tests import factories
-
-ROOT = Path(__file__).resolve().parents[2]
 
 HOME, ORDERS, STOCK = "/", "/orders/", "/stock/"
 
@@ -37,16 +32,6 @@ def page_as(client):
         return client.get(url, **kwargs)
 
     return get
-
-
-@pytest.fixture(scope="session")
-def zh_catalogue():
-    """The compiled Simplified Chinese catalogue (the .mo file is built, not stored)."""
-    po = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-    mo = po.with_suffix(".mo")
-    if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-        call_command("compilemessages", locale=["zh_Hans"], ignore_patterns=[".venv", "var"], verbosity=0)
-    return mo
 
 
 ACCESS = [

@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from inventory import views
 from inventory.models import PurchaseOrder, StockLevel
+from inventory.templatetags.inventory_format import money, qty
 from retailai.core.models import AuditEvent
 from tests.inventory.conftest import AS_OF, active_forecast
 
@@ -133,6 +135,29 @@ def test_inbox_groups_money_and_names_the_approval_threshold_in_the_currency(per
 
     assert "£2,510,903.18" in html and "2,060,740" in html
     assert "Orders above £5,000 need a second approver" in html
+
+
+def test_chinese_pages_group_thousands_with_a_comma(settings):
+    """Django's Simplified Chinese format has no thousands separator; the project's groups by three with a comma."""
+    settings.RETAILAI_CURRENCY = "CNY"
+    with translation.override("zh-hans"):
+        assert money(Decimal("12345678.5")) == "¥12,345,678.50"
+        assert money(Decimal("-1234.5"), 0) == "-¥1,234"
+        assert qty(12345678) == "12,345,678"
+        assert qty(999) == "999"
+
+
+def test_chinese_inbox_groups_money_and_quantities(personas, assortment, suggest, settings, zh_catalogue):
+    settings.RETAILAI_CURRENCY = "CNY"
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    PurchaseOrder.objects.filter(pk=po.pk).update(total_value=Decimal("12345678.00"), total_quantity=2060740)
+
+    html = client_for(personas["buyer"]).get("/purchase-orders/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert '<html lang="zh-hans"' in html
+    assert "¥12,345,678.00" in html and "2,060,740" in html
+    assert "12345678" not in html
 
 
 @pytest.mark.parametrize(
