@@ -269,6 +269,13 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # One order is never changed from its page: Django then titles it "View purchase order", shows no save
+        # buttons and refuses a POST. The model-wide permission (obj None) still grants the admin actions.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
     def get_readonly_fields(self, request, obj=None):
         return ["lines", *(f.name for f in self.model._meta.fields)]
 
