@@ -169,8 +169,9 @@ def purchase_order_bulk_approve(request):
 def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     """Projected on hand of one line's product over the forecast, with and without this order.
 
-    Each point is the stock at the start of a day (or week), the first the stock the suggestion started from; a
-    delivery shows from its own date on, where the chart's delivery marker stands."""
+    Stock is drawn in steps: each day (or week) holds what is on the shelf at its start once that period's deliveries
+    are in, so a delivery is a rise on its own date, where the chart's delivery marker stands, and the sales of a
+    period show as the drop to the next. The first point is the stock the suggestion started from."""
     run = active_run("D") or active_run("W")
     if line is None or run is None:
         return None
@@ -195,22 +196,33 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     existing = {lead_periods: float(on_order)}
     with_arrivals = dict(existing)
     with_arrivals[arrival] = with_arrivals.get(arrival, 0.0) + line.quantity
-    without = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=existing)
-    with_order = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=with_arrivals)
-    # projected_on_hand gives the stock at the end of each period, which is the start of the next one.
     dates = [forecast.dates[0] + timedelta(days=period * k) for k in range(len(demand) + 1)]
-    start_stock = max(float(on_hand), 0.0)
+
+    def on_shelf(arrivals: dict[int, float]) -> list[tuple[date, float]]:
+        # projected_on_hand gives the stock at the end of each period, which is the start of the next one; the
+        # period's own deliveries come on top. The last point closes the last period.
+        ends = purchasing.projected_on_hand(start_on_hand=on_hand, demand=demand, arrivals=arrivals)
+        starts = [float(on_hand), *ends]
+        return [
+            (day, max(level + arrivals.get(k, 0.0), 0.0))
+            for k, (day, level) in enumerate(zip(dates, starts, strict=True))
+        ]
+
     return time_chart(
         [
             Line(
                 _("Without this order"),
-                list(zip(dates, [start_stock, *without], strict=True)),
+                on_shelf(existing),
                 color=PALETTE[4],
                 dashed=True,
+                key="without-order",
+                step=True,
             ),
-            Line(_("With this order"), list(zip(dates, [start_stock, *with_order], strict=True)), color=PALETTE[2]),
+            Line(_("With this order"), on_shelf(with_arrivals), color=PALETTE[2], key="with-order", step=True),
         ],
-        markers=[(arrival_day, _("delivery"))] if dates[0] <= arrival_day <= dates[-1] else [],
+        # The marker stands where the step rises: the start of the period the delivery is counted in (its own
+        # date on a daily forecast).
+        markers=[(dates[arrival], _("delivery"))] if dates[0] <= arrival_day <= dates[-1] else [],
         y_label=_("Projected units on hand"),
         # As wide as the card: the order page has the room, and a week-by-week projection needs it.
         width=1100,

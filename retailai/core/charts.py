@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import escape
+from itertools import pairwise
 
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
@@ -37,6 +38,9 @@ class Line:
     color: str = PALETTE[0]
     dashed: bool = False
     key: str = ""  # a CSS class naming the series, for styling and tests
+    # A level that holds until the next point and then jumps (stock on hand), rather than one that moves
+    # steadily between its points (demand per period): drawn as steps, so a delivery is a rise, not a ramp.
+    step: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,7 +248,11 @@ def time_chart(
     for line in lines:
         if not line.points:
             continue
-        pts = " ".join(f"{fx(d) * _X_UNITS:.1f},{sy(v):.1f}" for d, v in line.points)
+        xy = [(fx(d) * _X_UNITS, sy(v)) for d, v in line.points]
+        if line.step:
+            # Each value runs to the next point's date, where the line rises or falls straight to the next value.
+            xy = [corner for (xa, ya), (xb, _) in pairwise(xy) for corner in ((xa, ya), (xb, ya))] + xy[-1:]
+        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
         dash = ' stroke-dasharray="5 4"' if line.dashed else ""
         parts.append(
             f'<polyline class="chart-line {escape(line.key)}" points="{pts}" fill="none" stroke="{line.color}" '

@@ -46,3 +46,23 @@ def test_text_is_drawn_in_pixels_with_a_visible_y_axis_label():
     assert re.search(r'<text class="chart-y-label"[^>]*>Units per period</text>', svg)
     bars = bar_chart([("gbm", 3.0), ("Seasonal naive", 1.0)])
     assert "viewBox" not in bars and f'font-size="{FONT_SIZE}"' in bars
+
+
+def _polyline(svg: str, key: str) -> list[tuple[float, float]]:
+    points = re.search(rf'<polyline class="chart-line {key}" points="([^"]*)"', svg).group(1)
+    return [tuple(float(v) for v in p.split(",")) for p in points.split()]
+
+
+def test_a_stock_level_is_drawn_in_steps_and_demand_as_a_line():
+    """Stock holds its level until the next period and jumps on a delivery; demand keeps straight segments."""
+    days = [date(2024, 3, 4) + timedelta(days=i) for i in range(3)]
+    svg = time_chart(
+        [
+            Line("Stock", list(zip(days, [0.0, 100.0, 90.0], strict=True)), key="stock", step=True),
+            Line("Demand", list(zip(days, [10.0, 10.0, 20.0], strict=True)), key="demand"),
+        ]
+    )
+
+    # x runs 0 to 1000 over the three days; y is 270 px at 0 units and 14 px at 100 (the axis top).
+    assert _polyline(svg, "stock") == [(0, 270), (500, 270), (500, 14), (1000, 14), (1000, 39.6)]
+    assert _polyline(svg, "demand") == [(0, 244.4), (500, 244.4), (1000, 218.8)]

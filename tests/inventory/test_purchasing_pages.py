@@ -201,6 +201,9 @@ def test_buyer_approves_in_the_browser(ui, personas, assortment):
     rows[0].find_element(ui.by.CSS_SELECTOR, "td.code a").click()
     chart = ui.wait_for("svg.chart")
     assert chart.size["width"] > 600
+    ui.driver.execute_script("document.getElementById('chart').scrollIntoView()")
+    ui.shot("purchase-order-chart")
+    ui.driver.execute_script("window.scrollTo(0, 0)")
     assert "Forecast over the cover" in ui.driver.page_source
     ui.find("#approve-button").click()
     ui.wait_for("ul.messages")

@@ -4,8 +4,10 @@ what-if page says which location and settings it simulates."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from django.test import Client
@@ -87,9 +89,29 @@ def test_the_delivery_shows_from_its_own_date(personas, assortment, suggest, cap
     tea, points, delivery = _tea_chart(personas, assortment, suggest, captured_chart)
 
     assert delivery == tea.purchase_order.expected_delivery == AS_OF + timedelta(days=7)
-    # Nothing has come in at the start of the delivery day; by the start of the next day the order has.
-    assert points[delivery] == points[delivery - timedelta(days=1)] == 0
-    assert points[delivery + timedelta(days=1)] > 0
+    # Nothing on the shelf the day before; the whole order on its day; a day's sales (10) fewer the day after.
+    assert points[delivery - timedelta(days=1)] == 0
+    assert points[delivery] == tea.quantity
+    assert points[delivery + timedelta(days=1)] == pytest.approx(tea.quantity - 10)
+
+
+def test_the_delivery_is_a_step_up_at_its_marker(personas, assortment, suggest):
+    """Stock is drawn in steps: the line with the order rises straight up where the delivery marker stands, not
+    along a slope over the day after it."""
+    StockLevel.objects.filter(product=assortment["products"]["TEA"]).update(on_hand=0, on_order=0, reserved=0)
+    suggest()
+    po = PurchaseOrder.objects.get(supplier=assortment["own"])
+    tea = po.lines.get(product__sku="TEA")
+
+    html = client_for(personas["buyer"]).get(f"/purchase-orders/{po.pk}/?line={tea.pk}").content.decode()
+
+    marker = float(re.search(r'<line class="chart-marker" x1="([\d.]+)%"', html).group(1)) * 10  # to 0–1000
+    points = re.search(r'<polyline class="chart-line with-order" points="([^"]*)"', html).group(1).split()
+    xy = [tuple(float(v) for v in p.split(",")) for p in points]
+    rises = [xa for (xa, ya), (xb, yb) in pairwise(xy) if xa == xb and yb < ya]  # y grows downwards
+    slopes = [xa for (xa, ya), (xb, yb) in pairwise(xy) if xa != xb and ya != yb]
+    assert rises == [pytest.approx(marker, abs=0.1)]
+    assert slopes == []
 
 
 def test_a_delivery_past_the_forecast_horizon_still_shows(personas, assortment, suggest, captured_chart):
