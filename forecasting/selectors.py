@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -71,6 +71,16 @@ def longest_cover_days(*, period_days: int) -> int:
     if not path:
         return 0
     return int(import_string(path)(period_days=period_days) or 0)
+
+
+def history_days() -> int:
+    """Days from the first to the last merchandise order line, both counted (0 without any)."""
+    lines = OrderLine.objects.filter(product__is_merchandise=True)
+    span = lines.aggregate(first=Min("placed_at"), last=Max("placed_at"))
+    if span["first"] is None:
+        return 0
+    first, last = (timezone.localtime(span[k]).date() for k in ("first", "last"))
+    return (last - first).days + 1
 
 
 def demand_peaks(*, product_ids: list[int], freq: str, until, periods: int, min_periods: int) -> dict[int, float]:

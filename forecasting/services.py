@@ -22,6 +22,7 @@ from .engine.pipeline import ForecastConfig, forecast, quantile_column
 from .engine.series import demand_from_lines, price_per_period, with_known_covariates
 from .models import Forecast, ForecastRun, Frequency, SeriesBacktest
 from .selectors import (
+    history_days,
     longest_cover_days,
     order_lines_frame,
     product_attributes,
@@ -47,15 +48,19 @@ def default_horizon(freq: str) -> int:
     """The horizon of a run started without one: far enough for the longest cover a suggested purchase order
     needs (``FORECAST_MIN_HORIZON_DAYS``; weeks rounded up), never below 28 days or 12 weeks.
 
-    It stops at ``FORECAST_MAX_HORIZON_DAYS`` (half a year) however long a lead time is: each of a run's
-    backtests holds out one horizon of history, so longer horizons leave the models less history to learn from
-    and cost time in every chunk. A cover past the cap repeats the forecast's last week, and its line says so.
+    It grows past those only as far as the history leaves room for the rolling-origin backtests: each of the
+    run's ``n_origins`` backtests holds out one horizon, and the first one needs at least as much history again
+    to learn from, so a horizon longer than a (n_origins + 1)-th of the history would cost backtest origins (a
+    100-day history, as in the demo, keeps 28 days). And it stops at ``FORECAST_MAX_HORIZON_DAYS`` (half a year)
+    however long a lead time is, since every backtest window costs time in every chunk. A cover past the
+    horizon repeats the forecast's last week, and its line says so.
     """
     period = 7 if freq == Frequency.WEEKLY else 1
     floor = MIN_HORIZON[Frequency(freq)]
     cover = math.ceil(longest_cover_days(period_days=period) / period)
+    room = history_days() // period // (ForecastConfig.n_origins + 1)
     cap = max(floor, int(settings.FORECAST_MAX_HORIZON_DAYS) // period)
-    return min(max(floor, cover), cap)
+    return min(max(floor, min(cover, room)), cap)
 
 
 def forecast_run_create(

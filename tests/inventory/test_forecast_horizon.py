@@ -1,10 +1,11 @@
 """The forecast reaches every cover: a run started without a horizon forecasts as far as the longest cover a
 suggested purchase order needs (lead time + its allowance for late deliveries + review period), read from the
-supply terms through ``FORECAST_MIN_HORIZON_DAYS``, between the fixed defaults and the cap."""
+supply terms through ``FORECAST_MIN_HORIZON_DAYS``, between the fixed defaults and the cap, and as far as the
+history leaves room for three backtest windows of that length and one more to learn from."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -33,12 +34,21 @@ def _long_lead(*, lead_time_days: int = 43, lead_time_std_days: str = "2.5", act
     return terms
 
 
+def _sold_over(days: int) -> None:
+    """Two sales of a merchandise product `days` days apart, first and last counted: a history of that length."""
+    product = factories.ProductFactory(sku=f"HIST{days}")
+    last = factories.OrderLineFactory(product=product, customer=None).placed_at
+    order = factories.OrderFactory(placed_at=last - timedelta(days=days - 1))
+    factories.OrderLineFactory(order=order, product=product, customer=None)
+
+
 def test_a_long_lead_time_sets_the_horizon_to_its_cover(settings):
     """43 days' lead time, 2.5 days' deviation (allowance: 1 × 2.5, rounded up to 3) and a 7-day review: 53 days."""
     settings.PO_REVIEW_PERIOD_DAYS = 7
     settings.PO_LEAD_TIME_STD_FACTOR = 1.0
     _long_lead()
     factories.SupplierProductFactory(lead_time_days=5)  # a nearby supplier of another product, stocked nowhere
+    _sold_over(4 * 53)  # room for three 53-day backtests and as much again to learn from
 
     run = services.forecast_run_create(freq="D")
 
@@ -51,6 +61,7 @@ def test_weekly_runs_count_the_cover_in_weeks_rounded_up(settings):
     """92 days' lead time is 14 weeks (13.1 rounded up) and the 7-day review one more: 15 weeks, past the 12."""
     settings.PO_REVIEW_PERIOD_DAYS = 7
     _long_lead(lead_time_days=92, lead_time_std_days="0")
+    _sold_over(4 * 15 * 7)
 
     assert planning_horizon_days(period_days=7) == 15 * 7
     assert services.forecast_run_create(freq="W").horizon == 15
@@ -74,6 +85,7 @@ def test_an_explicit_horizon_wins():
 def test_the_horizon_stops_at_the_cap(settings):
     settings.FORECAST_MAX_HORIZON_DAYS = 182
     _long_lead(lead_time_days=400)
+    _sold_over(4 * 182)
 
     assert services.forecast_run_create(freq="D").horizon == 182
     assert services.forecast_run_create(freq="W").horizon == 26
@@ -81,6 +93,18 @@ def test_the_horizon_stops_at_the_cap(settings):
     assert services.forecast_run_create(freq="D").horizon == 40
     settings.FORECAST_MAX_HORIZON_DAYS = 10  # never below the fixed horizons
     assert services.forecast_run_create(freq="D").horizon == 28
+
+
+def test_a_short_history_keeps_the_horizon_its_backtests_have_room_for(settings):
+    """The demo's 100 days leave room for three backtests of 25 days: below 28, so 28 stays. 160 days: 40."""
+    settings.PO_REVIEW_PERIOD_DAYS = 7
+    _long_lead()  # a 53-day cover
+    _sold_over(100)
+    assert services.forecast_run_create(freq="D").horizon == 28
+    assert services.forecast_run_create(freq="W").horizon == 12
+
+    _sold_over(160)
+    assert services.forecast_run_create(freq="D").horizon == 40
 
 
 def test_terms_the_suggestions_never_plan_do_not_count():
@@ -109,7 +133,8 @@ def test_the_nightly_run_reaches_the_longest_cover(settings):
     from forecasting.tasks import forecast_nightly_task
 
     settings.PO_REVIEW_PERIOD_DAYS = 7
-    _long_lead()  # no sales yet: the run completes with nothing to forecast
+    _long_lead()
+    _sold_over(4 * 53)
 
     run_id = forecast_nightly_task.apply().get()
 
