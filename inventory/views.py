@@ -435,8 +435,22 @@ def what_if(request, sku: str):
     chart = time_chart(
         [
             Line(_("Demand"), list(zip(dates, [float(x) for x in demand], strict=True)), color=PALETTE[7]),
-            Line(_("On hand, current settings"), list(zip(dates, current.on_hand, strict=True)), color=PALETTE[0]),
-            Line(_("On hand, what-if"), list(zip(dates, trial.on_hand, strict=True)), color=PALETTE[1], dashed=True),
+            # Stock at the end of each period, held until the next one: steps, as on the order page.
+            Line(
+                _("On hand, current settings"),
+                list(zip(dates, current.on_hand, strict=True)),
+                color=PALETTE[0],
+                key="on-hand-current",
+                step=True,
+            ),
+            Line(
+                _("On hand, what-if"),
+                list(zip(dates, trial.on_hand, strict=True)),
+                color=PALETTE[1],
+                dashed=True,
+                key="on-hand-what-if",
+                step=True,
+            ),
         ],
         y_label=_("Units"),
     )

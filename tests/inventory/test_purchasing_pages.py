@@ -3,7 +3,9 @@ decisions from the page, the what-if page, and a buyer approving in headless Chr
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 from django.test import Client
@@ -133,7 +135,14 @@ def test_what_if_page_simulates_another_service_level(personas, orders, assortme
     assert current.fill_rate == trial.fill_rate == 1.0
     assert trial.average_on_hand > current.average_on_hand
     assert response.context["basis"] == "forecast"
-    assert "Simulated fill rate" in response.content.decode()
+    html = response.content.decode()
+    assert "Simulated fill rate" in html
+    # Stock is drawn in steps (a delivery is a rise, not a ramp); demand stays a line.
+    for key in ("on-hand-current", "on-hand-what-if"):
+        points = re.search(rf'<polyline class="chart-line {key}[^"]*" points="([^"]*)"', html).group(1).split()
+        xy = [tuple(float(v) for v in p.split(",")) for p in points]
+        assert [a for a, b in pairwise(xy) if a[0] != b[0] and a[1] != b[1]] == []
+        assert any(a[0] == b[0] and a[1] != b[1] for a, b in pairwise(xy))
 
 
 def test_what_if_replays_days_out_of_stock_at_the_demand_of_the_weeks_before(personas, orders, assortment):
@@ -215,6 +224,17 @@ def test_buyer_approves_in_the_browser(ui, personas, assortment):
     assert (
         StockLevel.objects.get(product=assortment["products"]["TEA"], location=assortment["location"]).on_order == 115
     )
+
+
+@browser_test
+@pytest.mark.django_db(transaction=True)
+def test_what_if_page_draws_stock_in_steps_in_the_browser(ui, personas, orders, assortment):
+    ui.login("buyer")
+    ui.open(f"/purchase-orders/what-if/TEA/?location={assortment['location'].pk}&service_level=0.6&lead_time_days=14")
+    chart = ui.wait_for("svg.chart")
+    assert len(ui.find_all("svg.chart polyline.on-hand-what-if")) == 1
+    ui.driver.execute_script("arguments[0].scrollIntoView()", chart)
+    ui.shot("what-if")
 
 
 @pytest.mark.django_db
