@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from django.conf import settings
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from forecasting.engine.series import demand_from_lines
+from forecasting.selectors import order_lines_frame
 from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
 from .calibration import cover_periods
 from .engine.ledger import out_of_stock_days
-from .models import StockLevel, StockMovement, Supplier, SupplierProduct
+from .engine.overrides import (
+    HindsightTotals,
+    OverrideTotals,
+    cover_demand,
+    hindsight,
+    hindsight_totals,
+    override_changes,
+    override_table,
+    override_totals,
+)
+from .models import PurchaseOrderLine, StockLevel, StockMovement, Supplier, SupplierProduct
 
 
 def supplier_for_partner(user) -> Supplier | None:
@@ -112,3 +126,134 @@ def planning_horizon_days(*, period_days: int = 1) -> int:
         _, lead_periods, review_periods = cover_periods(terms, period_days, review_days)
         longest = max(longest, lead_periods + review_periods)
     return longest * period_days
+
+
+# --------------------------------------------------------------------------------------------- overrides
+
+#: Statuses of orders that were finally approved (and not cancelled since): their lines are the buyers' decisions.
+DECIDED_PO_STATUSES = ("approved", "sent", "partially_received", "received", "closed")
+
+_LINE_COLUMNS = [
+    "line_id", "product_id", "sku", "supplier", "location", "approver", "approved_on", "auto", "suggested",
+    "approved", "unit_cost", "cover_periods", "period_days", "safety_stock", "inventory_position", "cover_start",
+]  # fmt: skip
+
+
+def _snapshot_number(explanation: dict, key: str) -> float | None:
+    value = (explanation or {}).get(key)
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def approved_lines_frame(*, since: date, supplier: Supplier | None = None, location=None) -> pd.DataFrame:
+    """Lines of the orders finally approved on or after `since` (a local date), with what was suggested and
+    approved, who approved (blank when the order approved itself) and the figures the suggestion planned with.
+
+    ``approved_on`` is the day of the final approval (the second one when two were needed); ``cover_start`` the
+    first day the suggestion's forecast covered (the day it was suggested for).
+    """
+    tz = timezone.get_current_timezone()
+    qs = (
+        PurchaseOrderLine.objects.annotate(
+            decided_at=Coalesce("purchase_order__second_approved_at", "purchase_order__approved_at")
+        )
+        .filter(
+            purchase_order__status__in=DECIDED_PO_STATUSES,
+            decided_at__gte=timezone.make_aware(datetime.combine(since, time.min), tz),
+        )
+        .order_by("pk")
+    )
+    if supplier is not None:
+        qs = qs.filter(purchase_order__supplier=supplier)
+    if location is not None:
+        qs = qs.filter(purchase_order__location=location)
+    rows = []
+    for line in qs.values(
+        "pk", "product_id", "product__sku", "purchase_order__supplier__name", "purchase_order__location__name",
+        "purchase_order__approved_by__username", "purchase_order__approved_by__first_name",
+        "purchase_order__approved_by__last_name", "purchase_order__is_auto_approved",
+        "purchase_order__generated_for", "decided_at", "suggested_quantity", "quantity", "unit_cost", "explanation",
+    ):  # fmt: skip
+        snap = line["explanation"] or {}
+        approved_on = timezone.localtime(line["decided_at"], tz).date()
+        full_name = (
+            f"{line['purchase_order__approved_by__first_name']} {line['purchase_order__approved_by__last_name']}"
+        )
+        forecast_start = snap.get("forecast_start")
+        start = date.fromisoformat(forecast_start) if forecast_start else line["purchase_order__generated_for"]
+        rows.append(
+            (
+                line["pk"], line["product_id"], line["product__sku"], line["purchase_order__supplier__name"],
+                line["purchase_order__location__name"],
+                full_name.strip() or line["purchase_order__approved_by__username"] or "",
+                approved_on, bool(line["purchase_order__is_auto_approved"]), int(line["suggested_quantity"]),
+                int(line["quantity"]), float(line["unit_cost"]), _snapshot_number(snap, "cover_periods"),
+                _snapshot_number(snap, "period_days") or 1.0, _snapshot_number(snap, "safety_stock"),
+                _snapshot_number(snap, "inventory_position"), start or approved_on,
+            )
+        )  # fmt: skip
+    return pd.DataFrame(rows, columns=_LINE_COLUMNS).astype({"auto": bool})
+
+
+@dataclass(frozen=True)
+class OverridesReport:
+    """What buyers changed in the suggestions approved over a period, where, and whether it helped."""
+
+    since: date
+    lines: pd.DataFrame  # approved lines with their changes (``override_changes``)
+    totals: OverrideTotals
+    by_supplier: pd.DataFrame
+    by_approver: pd.DataFrame
+    hindsight: HindsightTotals
+
+
+def overrides_report(*, days: int, today: date, supplier: Supplier | None = None, location=None) -> OverridesReport:
+    """The overrides of the last `days` days up to `today`: headline figures, per supplier and per approver, and
+    the hindsight verdict of every changed line whose cover window has passed.
+
+    A line's cover runs ``cover_periods`` periods from the day it was suggested for; it is judged once its approval
+    day plus that cover is on or before `today`, against the net demand of those days as the forecasts count it
+    (all channels, per product).
+    """
+    since = today - timedelta(days=days)
+    lines = override_changes(approved_lines_frame(since=since, supplier=supplier, location=location))
+    cover_days = pd.to_timedelta(lines["cover_periods"] * lines["period_days"], unit="D")
+    start = pd.to_datetime(lines["cover_start"])
+    windows = pd.DataFrame({"series_id": lines["sku"], "start": start, "end": start + cover_days})
+    lines["cover_end"] = pd.to_datetime(lines["approved_on"]) + cover_days
+    lines["actual_demand"] = _actual_demand(lines, windows, today)
+    judged = hindsight(lines, today=today)
+    manual = judged.loc[~judged["auto"].to_numpy()]
+    return OverridesReport(
+        since=since,
+        lines=judged,
+        totals=override_totals(judged),
+        by_supplier=override_table(manual, "supplier"),
+        by_approver=override_table(manual, "approver"),
+        hindsight=hindsight_totals(judged),
+    )
+
+
+def _actual_demand(lines: pd.DataFrame, windows: pd.DataFrame, today: date) -> pd.Series:
+    """Net demand over the cover window of each buyer-approved line whose cover has passed (NaN for the others)."""
+    wanted = ~lines["auto"] & windows["end"].notna() & (lines["cover_end"] <= pd.Timestamp(today))
+    out = pd.Series(float("nan"), index=lines.index)
+    if not wanted.any():
+        return out
+    windows = windows[wanted]
+    tz = timezone.get_current_timezone()
+    first, last = windows["start"].min().date(), windows["end"].max().date()
+    order_lines = order_lines_frame(
+        product_ids=sorted(set(lines.loc[wanted, "product_id"])),
+        since=timezone.make_aware(datetime.combine(first, time.min), tz),
+        until=timezone.make_aware(datetime.combine(last, time.min), tz),
+    )
+    daily = (
+        demand_from_lines(order_lines, freq="D", end=pd.Timestamp(last) - pd.Timedelta(days=1), product_col="sku")
+        if not order_lines.empty
+        else order_lines
+    )
+    out[wanted] = cover_demand(daily, windows)
+    return out

@@ -9,6 +9,7 @@ urlpatterns = [
     path("stock/", views.stock_list, name="stock-list"),
     path("purchase-orders/", views.purchase_order_inbox, name="po-inbox"),
     path("purchase-orders/bulk-approve/", views.purchase_order_bulk_approve, name="po-bulk-approve"),
+    path("purchase-orders/overrides/", views.purchase_order_overrides, name="po-overrides"),
     path("purchase-orders/what-if/<str:sku>/", views.what_if, name="po-what-if"),
     path("purchase-orders/<int:pk>/", views.purchase_order_detail, name="po-detail"),
     path("purchase-orders/<int:pk>/receive/", views.purchase_order_receive, name="po-receive"),

@@ -24,7 +24,7 @@ from forecasting.engine.models import fill_gaps
 from forecasting.engine.series import demand_from_lines
 from forecasting.selectors import active_run, order_lines_frame
 from retailai.commerce.models import Product
-from retailai.core.charts import PALETTE, Line, time_chart
+from retailai.core.charts import PALETTE, Bars, Line, grouped_bar_chart, time_chart
 from retailai.core.choices import Role
 from retailai.core.errors import DomainError, ValidationFailed
 from retailai.core.models import AuditEvent
@@ -32,8 +32,16 @@ from retailai.core.roles import has_role
 
 from . import purchasing
 from .calibration import cover_periods, run_calibrations, stored_calibration
-from .models import Location, PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus, StockLevel, SupplierProduct
-from .selectors import stock_levels_visible_to, stockout_days_frame
+from .models import (
+    Location,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    PurchaseOrderStatus,
+    StockLevel,
+    Supplier,
+    SupplierProduct,
+)
+from .selectors import OverridesReport, overrides_report, stock_levels_visible_to, stockout_days_frame
 
 
 class StockFilterForm(forms.Form):
@@ -337,6 +345,76 @@ def purchase_order_receive(request, pk: int):
             % {"number": po.number, "status": po.get_status_display().lower()},
         )
     return redirect("inventory:po-detail", pk=pk)
+
+
+class OverridesFilterForm(forms.Form):
+    """The filters above the overrides page: approval period, supplier and location."""
+
+    PERIODS = [("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last 365 days"))]
+
+    period = forms.ChoiceField(label=_("Approved in"), choices=PERIODS, required=False)
+    supplier = forms.ModelChoiceField(
+        label=_("Supplier"), queryset=Supplier.objects.order_by("name"), required=False, empty_label=_("All suppliers")
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"), queryset=Location.objects.order_by("name"), required=False, empty_label=_("All locations")
+    )
+
+
+def _overrides_chart(report: OverridesReport):
+    """Suggested against approved units per supplier, in the order of the supplier table."""
+    table = report.by_supplier
+    if table.empty:
+        return None
+    manual = report.lines[~report.lines["auto"]].groupby("supplier")[["suggested", "approved"]].sum()
+    manual = manual.loc[table.index]
+    return grouped_bar_chart(
+        [str(name) for name in table.index],
+        [
+            Bars(_("Suggested"), manual["suggested"].tolist(), color=PALETTE[7], key="suggested"),
+            Bars(_("Approved"), manual["approved"].tolist(), color=PALETTE[0], key="approved"),
+        ],
+        x_label=_("Units"),
+        y_label=_("Supplier"),
+    )
+
+
+def _table_rows(table: pd.DataFrame) -> list[dict]:
+    return [
+        {"name": name, **{k: (None if pd.isna(v) else v) for k, v in row.items()}}
+        for name, row in table.to_dict("index").items()
+    ]
+
+
+@login_required
+def purchase_order_overrides(request):
+    """How often and how much buyers change the suggested quantities, where, and whether the changes helped."""
+    _require_po_role(request)
+    query = request.GET.copy()
+    query.setdefault("period", "90")  # the dropdown names the default period, also when the link did not say
+    form = OverridesFilterForm(query)
+    form.is_valid()
+    # Valid filters apply; a filter that is not understood is left out, and the page says which.
+    data = form.cleaned_data
+    days = int(data.get("period") or 90)
+    report = overrides_report(
+        days=days, today=timezone.localdate(), supplier=data.get("supplier"), location=data.get("location")
+    )
+    return render(
+        request,
+        "inventory/purchase_order_overrides.html",
+        {
+            "form": form,
+            "days": days,
+            "report": report,
+            "totals": report.totals,
+            "hindsight": report.hindsight,
+            "by_supplier": _table_rows(report.by_supplier),
+            "by_approver": _table_rows(report.by_approver),
+            "chart": _overrides_chart(report),
+            "ignored_filters": [form.fields[name].label for name in form.errors if name in form.fields],
+        },
+    )
 
 
 class WhatIfForm(forms.Form):

@@ -128,7 +128,18 @@ def _pct(fraction: float) -> str:
     return f"{fraction * 100:.2f}%"
 
 
-def _swatch(item: Line | Band | Span) -> str:
+@dataclass(frozen=True)
+class Bars:
+    """One named series of a grouped bar chart: a value per category, in the categories' order."""
+
+    label: str
+    values: Sequence[float]
+    color: str = PALETTE[0]
+    key: str = ""
+    opacity: float = 1.0
+
+
+def _swatch(item: Line | Band | Span | Bars) -> str:
     """The small key of a legend entry: a line, dashed or not, or a shaded box."""
     if isinstance(item, Line):
         dash = ' stroke-dasharray="4 3"' if item.dashed else ""
@@ -139,7 +150,7 @@ def _swatch(item: Line | Band | Span) -> str:
     return f'<svg width="16" height="10" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">{mark}</svg>'
 
 
-def _legend(items: Sequence[Line | Band | Span], left: float) -> str:
+def _legend(items: Sequence[Line | Band | Span | Bars], left: float) -> str:
     """The legend as an HTML list under the plot, lined up with it; the browser wraps it onto rows."""
     entries = "".join(
         f'<li class="{escape(item.key)}" style="display:inline-flex;align-items:center;gap:6px;margin-right:18px">'
@@ -317,4 +328,88 @@ def bar_chart(
         parts.append(f'<rect x="0" y="{y + 3}" width="{_pct(w)}" height="16" rx="2" fill="{color}"/>')
         parts.append(f'<text x="{_pct(w)}" dx="6" y="{y + 16}" fill="#111827">{escape(shown)}</text>')
     parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def grouped_bar_chart(
+    categories: Sequence[str],
+    series: Sequence[Bars],
+    *,
+    x_label: str = "",
+    y_label: str = "",
+    value_format: str = "{:,.0f}",
+) -> SafeString:
+    """Horizontal bars, one per series side by side for each category, on a value axis from zero with its ticks and
+    label, the categories named on the left and a legend below.
+
+    Drawn in pixels like :func:`time_chart`: the chart takes the width of its container, bar lengths are
+    percentages of the plot and every label is ``FONT_SIZE`` pixels whatever the width.
+    """
+    if not categories or not series:
+        return mark_safe('<p class="muted chart-empty">—</p>')
+    bar, gap = 14, 10
+    group = bar * len(series) + gap
+    labels = [_shorten(c, 200) for c in categories]
+    label_w = max(_text_width(c) for c in labels) + 12
+    if y_label:
+        label_w += FONT_SIZE + 8
+    values = [max(0.0, float(v)) for s in series for v in s.values]
+    x_max = _nice_max(max(values, default=0.0))
+    ticks = [x_max * i / 4 for i in range(5)]
+    value_w = max(_text_width(value_format.format(v)) for v in values or [0.0]) + 10
+    top, axis = 4, 34 if x_label else 22
+    bottom = top + group * len(categories)
+    height = bottom + axis
+    parts = [
+        '<div class="chart-figure">'
+        f'<svg class="chart grouped-bar-chart" role="img" aria-label="{escape(x_label)}" '
+        f'xmlns="http://www.w3.org/2000/svg" font-size="{FONT_SIZE}" font-family="system-ui, sans-serif" '
+        f'style="display:block;width:calc(100% - {label_w + value_w:.0f}px);max-width:none;height:{height}px;'
+        f'margin-left:{label_w:.0f}px;overflow:visible">'
+    ]
+    if x_label:
+        parts.append(f"<title>{escape(x_label)}</title>")
+    for v in ticks:
+        x = _pct(v / x_max)
+        parts.append(f'<line x1="{x}" x2="{x}" y1="{top}" y2="{bottom}" stroke="#e5e7eb"/>')
+        parts.append(
+            f'<text class="chart-tick" x="{x}" y="{bottom + 16}" text-anchor="middle" fill="#6b7280">'
+            f"{escape(value_format.format(v))}</text>"
+        )
+    if x_label:
+        parts.append(
+            f'<text class="chart-x-label" x="50%" y="{bottom + 31}" text-anchor="middle" fill="#374151">'
+            f"{escape(x_label)}</text>"
+        )
+    if y_label:
+        mid = (top + bottom) / 2
+        x_text = -label_w + FONT_SIZE
+        parts.append(
+            f'<text class="chart-y-label" x="{x_text:.1f}" y="{mid:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 {x_text:.1f} {mid:.1f})" fill="#374151">{escape(y_label)}</text>'
+        )
+    for i, (category, short) in enumerate(zip(categories, labels, strict=True)):
+        y0 = top + i * group + gap / 2
+        title = f"<title>{escape(category)}</title>" if short != category else ""
+        parts.append(
+            f'<text class="chart-category" x="-8" y="{y0 + bar * len(series) / 2 + 4:.1f}" text-anchor="end" '
+            f'fill="#374151">{title}{escape(short)}</text>'
+        )
+        for j, s in enumerate(series):
+            value = float(s.values[i])
+            w = max(0.0, value) / x_max
+            y = y0 + j * bar
+            parts.append(
+                f'<rect class="chart-bar {escape(s.key)}" x="0" y="{y + 1:.1f}" width="{_pct(w)}" height="{bar - 2}" '
+                f'rx="2" fill="{s.color}" fill-opacity="{s.opacity}"><title>{escape(s.label)}: '
+                f"{escape(value_format.format(value))}</title></rect>"
+            )
+            parts.append(
+                f'<text class="chart-value" x="{_pct(w)}" dx="5" y="{y + bar - 3:.1f}" fill="#111827">'
+                f"{escape(value_format.format(value))}</text>"
+            )
+    parts.append(f'<line x1="0" x2="0" y1="{top}" y2="{bottom}" stroke="#9ca3af"/>')
+    parts.append("</svg>")
+    parts.append(_legend(series, label_w))
+    parts.append("</div>")
     return mark_safe("".join(parts))

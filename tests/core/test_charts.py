@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from django.utils import translation
 
-from retailai.core.charts import FONT_SIZE, Line, _text_width, bar_chart, time_chart
+from retailai.core.charts import FONT_SIZE, Bars, Line, _text_width, bar_chart, grouped_bar_chart, time_chart
 
 
 def _days(first: date, n: int) -> list[tuple[date, float]]:
@@ -66,3 +66,26 @@ def test_a_stock_level_is_drawn_in_steps_and_demand_as_a_line():
     # x runs 0 to 1000 over the three days; y is 270 px at 0 units and 14 px at 100 (the axis top).
     assert _polyline(svg, "stock") == [(0, 270), (500, 270), (500, 14), (1000, 14), (1000, 39.6)]
     assert _polyline(svg, "demand") == [(0, 244.4), (500, 244.4), (1000, 218.8)]
+
+
+def test_grouped_bars_side_by_side_on_a_labelled_axis_with_a_legend():
+    svg = grouped_bar_chart(
+        ["Teas", "Jams"],
+        [Bars("Suggested", [80, 20], key="suggested"), Bars("Approved", [100, 0], key="approved")],
+        x_label="Units",
+        y_label="Supplier",
+    )
+
+    assert "viewBox" not in svg and f'font-size="{FONT_SIZE}"' in svg
+    # The axis runs to 100 in four steps; Teas' approved 100 fills the plot, Jams' approved 0 has no length.
+    assert _ticks(svg) == ["0", "25", "50", "75", "100"]
+    widths = re.findall(r'<rect class="chart-bar (\w+)"[^>]* width="([^"]*)"', svg)
+    assert widths == [("suggested", "80.00%"), ("approved", "100.00%"), ("suggested", "20.00%"), ("approved", "0.00%")]
+    assert re.findall(r'<text class="chart-category"[^>]*>([^<]*)</text>', svg) == ["Teas", "Jams"]
+    assert re.search(r'<text class="chart-x-label"[^>]*>Units</text>', svg)
+    assert re.search(r'<text class="chart-y-label"[^>]*>Supplier</text>', svg)
+    assert re.findall(r'<li class="(\w+)"[^>]*><svg[^>]*><rect[^>]*/></svg><span>(\w+)</span>', svg) == [
+        ("suggested", "Suggested"),
+        ("approved", "Approved"),
+    ]
+    assert grouped_bar_chart([], []) == '<p class="muted chart-empty">—</p>'
