@@ -18,3 +18,10 @@ BROWSER_MARKS = [
         reason="headless Chromium not installed (apt-get install chromium chromium-driver)",
     ),
 ]
+
+
+def browser_test(fn):
+    """Mark a test as a browser test, skipped where headless Chromium is not installed."""
+    for mark in BROWSER_MARKS:
+        fn = mark(fn)
+    return fn

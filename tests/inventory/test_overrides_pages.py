@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from inventory.models import PurchaseOrder, PurchaseOrderLine, Supplier
 from tests import factories
-from tests.browser_support import BROWSER_MARKS
+from tests.browser_support import browser_test
 
 
 def client_for(user) -> Client:
@@ -154,12 +154,6 @@ def test_the_page_speaks_chinese(personas, approvals, zh_catalogue):
     html = client.get("/purchase-orders/overrides/", headers={"accept-language": "zh-hans"}).content.decode()
 
     assert "人工调整分析" in html and "这些修改有帮助吗" in html
-
-
-def browser_test(fn):
-    for mark in BROWSER_MARKS:
-        fn = mark(fn)
-    return fn
 
 
 @browser_test

@@ -7,7 +7,7 @@ from django.test import Client
 
 from inventory import purchasing
 from inventory.models import PurchaseOrder
-from tests.browser_support import BROWSER_MARKS
+from tests.browser_support import browser_test
 from tests.inventory.conftest import AS_OF
 
 pytestmark = pytest.mark.django_db
@@ -55,12 +55,6 @@ def test_staff_still_approve_from_the_list(assortment, suggest, staff_client):
     assert 'value="approve_selected"' in listing.content.decode()
     assert response.status_code == 200
     assert PurchaseOrder.objects.get(pk=po.pk).status == "approved"
-
-
-def browser_test(fn):
-    for mark in BROWSER_MARKS:
-        fn = mark(fn)
-    return fn
 
 
 @browser_test

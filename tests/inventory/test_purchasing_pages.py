@@ -13,7 +13,7 @@ from django.test import Client
 from inventory import purchasing
 from inventory.models import PurchaseOrder, StockLevel, Supplier
 from retailai.core.models import AuditEvent
-from tests.browser_support import BROWSER_MARKS
+from tests.browser_support import browser_test
 from tests.inventory.conftest import AS_OF
 
 
@@ -186,12 +186,6 @@ def test_what_if_rejects_bad_input(personas, orders):
     response = client_for(personas["buyer"]).get("/purchase-orders/what-if/TEA/", {"service_level": "1.5"})
     assert response.status_code == 200
     assert response.context["trial"].service_level == response.context["current"].service_level
-
-
-def browser_test(fn):
-    for mark in BROWSER_MARKS:
-        fn = mark(fn)
-    return fn
 
 
 @browser_test
