@@ -29,6 +29,11 @@ ENVELOPE_LEVELS = (None, 0.9, 0.95, 0.99)
 #: Standard errors of the replayed fill added to the target a calibration aims for. A planning fill that only
 #: just reaches the target on the replayed periods misses it on about half of the periods that follow.
 FILL_MARGIN = 1.0
+#: The most the margin may add to the replayed average stock of just meeting the target (0.25: a quarter more).
+#: Where the replayed fill flattens out below the raised aim (lumpy demand: a few spikes no sensible stock
+#: serves), the aim is out of reach or costs a multiple of the stock; the margin then goes as far as this
+#: allows instead of to the top of the planning fills.
+MARGIN_STOCK = 0.25
 
 
 @dataclass(frozen=True)
@@ -177,11 +182,29 @@ def _bisect(pcs, cfg, actual, target, fill_bounds, iterations):
 
 
 def _calibrated_row(pcs, cfg, actual, target, fill_bounds, iterations, margin) -> dict:
-    """The planning fill that lands on the target (plus `margin` standard errors), and what it achieved."""
-    hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target, fill_bounds, iterations)
-    if margin > 0 and fill_hi >= target and se > 0:
-        hi, fill_hi, inv_hi, se = _bisect(pcs, cfg, actual, target + margin * se, fill_bounds, iterations)
-    return {"envelope_level": cfg.envelope_level, "planning_fill": hi, "fill": fill_hi, "inventory": inv_hi}
+    """The planning fill that lands on the target (plus `margin` standard errors, within :data:`MARGIN_STOCK`
+    more stock than the target alone needs), and what it achieved."""
+    bare = _bisect(pcs, cfg, actual, target, fill_bounds, iterations)
+    best = bare
+    if margin > 0 and bare[1] >= target and bare[3] > 0:
+        aimed = _bisect(pcs, cfg, actual, target + margin * bare[3], (bare[0], fill_bounds[1]), iterations)
+        budget = bare[2] * (1 + MARGIN_STOCK)
+        best = aimed if aimed[2] <= budget else _within_stock(pcs, cfg, actual, bare, aimed[0], budget, iterations)
+    return {"envelope_level": cfg.envelope_level, "planning_fill": best[0], "fill": best[1], "inventory": best[2]}
+
+
+def _within_stock(pcs, cfg, actual, low, high: float, budget: float, iterations: int):
+    """The highest planning fill between `low` (a scored row) and `high` whose replayed stock stays within
+    `budget`: (planning fill, fill, inventory, se)."""
+    lo, hi, best = low[0], high, low
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        got = _score(pcs, cfg, actual, mid)
+        if got[1] <= budget:
+            lo, best = mid, (mid, *got)
+        else:
+            hi = mid
+    return best
 
 
 def _key(row: dict, target: float) -> tuple:
@@ -212,9 +235,10 @@ def calibrate_policy(
     ``config.service_level``; the combination that does so with the least average inventory wins. Forecasters
     whose quantiles are too wide get a planning fill below the target, too narrow ones above it. With `margin` > 0
     the target is raised by that many standard errors of the replayed fill, to meet it on most future periods
-    rather than about half of them, at the cost of more stock. With a `history`, the best combination is then
-    replayed again with its order-up-to levels capped at each of `envelope_levels` (quantiles of the demand over
-    cover-long windows of the last `window` periods before each origin), the planning fill bisected anew.
+    rather than about half of them, at the cost of more stock (at most :data:`MARGIN_STOCK` more). With a
+    `history`, the best combination is then replayed again with its order-up-to levels capped at each of
+    `envelope_levels` (quantiles of the demand over cover-long windows of the last `window` periods before each
+    origin), the planning fill bisected anew.
     """
     if not forecasts:
         raise ValueError("a calibration replay needs at least one forecast")
@@ -314,9 +338,9 @@ def calibrate_targets(
     Unlike :func:`calibrate_policy` nothing but the planning fill is chosen: a replay of a few backtest windows
     is too little evidence to also pick a spread shape and an error correlation (each extra choice fits the
     windows' own accidents). With `margin` > 0 each target is raised by that many standard errors of the fill
-    replayed at it, as :func:`calibrate_policy` does. Planning fills never fall as the target rises; a target
-    out of reach gets the top of `fill_bounds`, and ``fills`` says how far the replay got (at the fill its own
-    bisection found).
+    replayed at it, within :data:`MARGIN_STOCK` more stock, as :func:`calibrate_policy` does. Planning fills
+    never fall as the target rises; a target out of reach gets the top of `fill_bounds`, and ``fills`` says how
+    far the replay got (at the fill its own bisection found).
     """
     config = replace(config, envelope_level=None, planning_fill=None)
     pcs = [policy_candidates(f, config, items) for f in forecasts]

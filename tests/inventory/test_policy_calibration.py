@@ -162,6 +162,37 @@ def test_a_fill_margin_makes_the_target_hold_on_most_periods_to_come():
     assert np.mean(margined) > np.mean(bare) + 0.15
 
 
+def test_the_margin_stops_at_a_quarter_more_stock_where_spikes_flatten_the_fill():
+    # Four series each get one week of 110 extra units (5.5 weeks of demand) in the replayed periods. Meeting
+    # 0.9 is still in reach, but one standard error above it only at the top planning fill, where the replay
+    # holds 1.66 times the stock of just meeting the target: the margin now stops at a quarter more.
+    series = [f"S{i}" for i in range(8)]
+    actual, forecasts = _frames(np.random.default_rng(10), origins=6, step=4, series=series, wide=1.0)
+    actual = actual[actual["date"] < forecasts[-1]["date"].max()].copy()
+    dates = sorted(actual["date"].unique())
+    for k, sid in enumerate(series[:4]):
+        actual.loc[(actual["series_id"] == sid) & (actual["date"] == dates[8 + 4 * k]), "quantity"] += 110
+    config = ReplenishmentConfig(lead_time=2, service_level=0.9, policy=PolicyConfig(n_paths=400))
+    settings = series_settings(np.array(series), config, None)
+
+    def replay(planning_fill):
+        levels = stitch_levels(
+            [policy_from_forecast(f, replace(config, planning_fill=planning_fill)) for f in forecasts]
+        )
+        r = replay_levels(levels, actual, settings)
+        return r["served"].sum() / r["demanded"].sum(), r["avg_inv"].sum()
+
+    plain = calibrate_targets(forecasts, actual, config, (0.9,)).planning_fills[0.9]
+    aimed = calibrate_targets(forecasts, actual, config, (0.9,), margin=1.0).planning_fills[0.9]
+    (plain_fill, plain_stock), (aimed_fill, aimed_stock) = replay(plain), replay(aimed)
+
+    assert plain_fill == pytest.approx(0.9, abs=0.002)
+    assert plain < aimed < 0.99  # not the top of the planning fills
+    assert aimed_fill > plain_fill + 0.005
+    assert plain_stock * 1.15 < aimed_stock <= plain_stock * 1.25
+    assert replay(0.999)[1] > plain_stock * 1.6  # where the margin alone would have gone
+
+
 def test_planning_fill_between_and_beyond_the_calibrated_targets():
     fills = {0.9: 0.8, 0.95: 0.9}
     assert interpolate_planning_fill(fills, 0.925) == pytest.approx(0.85)
