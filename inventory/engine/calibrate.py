@@ -34,6 +34,10 @@ FILL_MARGIN = 1.0
 #: serves), the aim is out of reach or costs a multiple of the stock; the margin then goes as far as this
 #: allows instead of to the top of the planning fills.
 MARGIN_STOCK = 0.25
+#: A target the replay cannot reach is planned where the replayed fill comes within this many of its standard
+#: errors of the best fill any planning fill reaches: the top planning fill's last bit of fill is within the
+#: replay's own noise, and on lumpy demand it costs a multiple of the stock.
+REACH_TOLERANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -183,8 +187,11 @@ def _bisect(pcs, cfg, actual, target, fill_bounds, iterations):
 
 def _calibrated_row(pcs, cfg, actual, target, fill_bounds, iterations, margin) -> dict:
     """The planning fill that lands on the target (plus `margin` standard errors, within :data:`MARGIN_STOCK`
-    more stock than the target alone needs), and what it achieved."""
+    more stock than the target alone needs), or near the best fill when the target is out of reach
+    (:data:`REACH_TOLERANCE`), and what it achieved."""
     bare = _bisect(pcs, cfg, actual, target, fill_bounds, iterations)
+    if bare[1] < target:  # out of reach: where the fill comes close to the best it gets
+        bare = _bisect(pcs, cfg, actual, bare[1] - REACH_TOLERANCE * bare[3], fill_bounds, iterations)
     best = bare
     if margin > 0 and bare[1] >= target and bare[3] > 0:
         aimed = _bisect(pcs, cfg, actual, target + margin * bare[3], (bare[0], fill_bounds[1]), iterations)
@@ -339,8 +346,9 @@ def calibrate_targets(
     is too little evidence to also pick a spread shape and an error correlation (each extra choice fits the
     windows' own accidents). With `margin` > 0 each target is raised by that many standard errors of the fill
     replayed at it, within :data:`MARGIN_STOCK` more stock, as :func:`calibrate_policy` does. Planning fills
-    never fall as the target rises; a target out of reach gets the top of `fill_bounds`, and ``fills`` says how
-    far the replay got (at the fill its own bisection found).
+    never fall as the target rises; a target out of reach is planned where the replay comes within
+    :data:`REACH_TOLERANCE` standard errors of its best fill, and ``fills`` says how far the replay got (at the
+    fill its own bisection found).
     """
     config = replace(config, envelope_level=None, planning_fill=None)
     pcs = [policy_candidates(f, config, items) for f in forecasts]
