@@ -366,13 +366,11 @@ def _overrides_chart(report: OverridesReport):
     table = report.by_supplier
     if table.empty:
         return None
-    manual = report.lines[~report.lines["auto"]].groupby("supplier")[["suggested", "approved"]].sum()
-    manual = manual.loc[table.index]
     return grouped_bar_chart(
         [str(name) for name in table.index],
         [
-            Bars(_("Suggested"), manual["suggested"].tolist(), color=PALETTE[7], key="suggested"),
-            Bars(_("Approved"), manual["approved"].tolist(), color=PALETTE[0], key="approved"),
+            Bars(_("Suggested"), table["suggested"].tolist(), color=PALETTE[7], key="suggested"),
+            Bars(_("Approved"), table["approved"].tolist(), color=PALETTE[0], key="approved"),
         ],
         x_label=_("Units"),
         y_label=_("Supplier"),

@@ -21,7 +21,9 @@ import pandas as pd
 HELPED, HURT, NEUTRAL, TOO_RECENT, UNKNOWN = "helped", "hurt", "neutral", "too_recent", "unknown"
 
 #: Columns of :func:`override_table`'s frame, in order.
-TABLE_COLUMNS = ["lines", "changed", "changed_share", "median_change_pct", "net_units", "value_change"]
+TABLE_COLUMNS = [
+    "lines", "changed", "changed_share", "median_change_pct", "suggested", "approved", "net_units", "value_change",
+]  # fmt: skip
 
 
 def _by_buyer(lines: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +79,8 @@ def override_table(lines: pd.DataFrame, by: str) -> pd.DataFrame:
     """Override figures per value of `by` (a supplier, an approver), largest absolute value change first.
 
     Columns: ``lines``, ``changed``, ``changed_share``, ``median_change_pct`` (median change of the changed lines
-    in % of their suggestion; NaN when none was changed), ``net_units`` and ``value_change``; indexed by `by`.
+    in % of their suggestion; NaN when none was changed), ``suggested`` and ``approved`` units, ``net_units`` and
+    ``value_change``; indexed by `by`.
     Auto-approved lines are left out.
     """
     manual = override_changes(_by_buyer(lines))
@@ -90,6 +93,8 @@ def override_table(lines: pd.DataFrame, by: str) -> pd.DataFrame:
             "lines": grouped.size(),
             "changed": grouped["changed"].sum().astype(int),
             "median_change_pct": grouped["_pct"].median(),
+            "suggested": grouped["suggested"].sum(),
+            "approved": grouped["approved"].sum(),
             "net_units": grouped["change"].sum(),
             "value_change": grouped["value_change"].sum(),
         }

@@ -61,8 +61,8 @@ def test_tables_put_the_largest_value_change_first():
 
     assert list(by_supplier.index) == ["Teas", "Jams"]
     assert by_supplier.loc["Teas"].to_dict() == {
-        "lines": 2, "changed": 2, "changed_share": 1.0, "median_change_pct": -25.0, "net_units": -10.0,
-        "value_change": 10.0,
+        "lines": 2, "changed": 2, "changed_share": 1.0, "median_change_pct": -25.0, "suggested": 70,
+        "approved": 60, "net_units": -10.0, "value_change": 10.0,
     }  # fmt: skip
     assert by_supplier.loc["Jams", "changed_share"] == 0 and pd.isna(by_supplier.loc["Jams", "median_change_pct"])
     # ann added 40 in value, bob took 30 away: ann first.
