@@ -224,6 +224,7 @@ def overrides_report(*, days: int, today: date, supplier: Supplier | None = None
     windows = pd.DataFrame({"series_id": lines["sku"], "start": start, "end": start + cover_days})
     lines["cover_end"] = pd.to_datetime(lines["approved_on"]) + cover_days
     lines["actual_demand"] = _actual_demand(lines, windows, today)
+    lines["stockout_days"] = _stockout_days(lines, windows, today)
     judged = hindsight(lines, today=today)
     manual = judged.loc[~judged["auto"].to_numpy()]
     return OverridesReport(
@@ -236,9 +237,30 @@ def overrides_report(*, days: int, today: date, supplier: Supplier | None = None
     )
 
 
+def _judged(lines: pd.DataFrame, windows: pd.DataFrame, today: date) -> pd.Series:
+    """The buyer-approved lines whose cover has passed: the ones hindsight can judge."""
+    return ~lines["auto"] & windows["end"].notna() & (lines["cover_end"] <= pd.Timestamp(today))
+
+
+def _stockout_days(lines: pd.DataFrame, windows: pd.DataFrame, today: date) -> pd.Series:
+    """Days without stock at any location (the stock ledger) inside the cover window of each judged line."""
+    wanted = _judged(lines, windows, today)
+    out = pd.Series(0, index=lines.index)
+    if not wanted.any():
+        return out
+    days = stockout_days_frame(
+        product_ids=sorted(set(lines.loc[wanted, "product_id"])), until=windows.loc[wanted, "end"].max().date()
+    )
+    for i in lines.index[wanted]:
+        w = windows.loc[i]
+        sku_days = days.loc[days["series_id"] == w["series_id"], "date"]
+        out[i] = int(((sku_days >= w["start"]) & (sku_days < w["end"])).sum())
+    return out
+
+
 def _actual_demand(lines: pd.DataFrame, windows: pd.DataFrame, today: date) -> pd.Series:
     """Net demand over the cover window of each buyer-approved line whose cover has passed (NaN for the others)."""
-    wanted = ~lines["auto"] & windows["end"].notna() & (lines["cover_end"] <= pd.Timestamp(today))
+    wanted = _judged(lines, windows, today)
     out = pd.Series(float("nan"), index=lines.index)
     if not wanted.any():
         return out

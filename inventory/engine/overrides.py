@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 HELPED, HURT, NEUTRAL, TOO_RECENT, UNKNOWN = "helped", "hurt", "neutral", "too_recent", "unknown"
+#: The product ran out of stock during the cover: what it sold there is not what was wanted, so not judged.
+STOCKED_OUT = "stocked_out"
 
 #: Columns of :func:`override_table`'s frame, in order.
 TABLE_COLUMNS = [
@@ -134,13 +136,17 @@ def hindsight(lines: pd.DataFrame, *, today: date) -> pd.DataFrame:
     Needs ``suggested``, ``approved``, ``cover_end`` (the day after the cover window; the window has passed when
     it is on or before `today`), ``actual_demand``, ``safety_stock`` and ``inventory_position``. Adds ``right``
     (H), ``suggested_error`` and ``approved_error`` (absolute distance to H) and ``verdict``: helped, hurt or
-    neutral; too_recent while the window runs; unknown without the suggestion's figures.
+    neutral; too_recent while the window runs; unknown without the suggestion's figures; stocked_out when an
+    optional ``stockout_days`` column counts days without stock in the window. Sales on such days are not the
+    demand (a cut that emptied the shelf would otherwise look right), so those lines are not judged.
     """
     out = lines.copy()
     suggested = out["suggested"].astype(float)
     approved = out["approved"].astype(float)
     known = out[["safety_stock", "inventory_position"]].notna().all(axis=1) & out["cover_end"].notna()
-    passed = known & (pd.to_datetime(out["cover_end"]) <= pd.Timestamp(today))
+    ended = known & (pd.to_datetime(out["cover_end"]) <= pd.Timestamp(today))
+    stocked_out = ended & (out["stockout_days"].fillna(0) > 0) if "stockout_days" in out else ended & False
+    passed = ended & ~stocked_out
     actual = out["actual_demand"].astype(float).fillna(0.0)
     right = (actual + out["safety_stock"].astype(float) - out["inventory_position"].astype(float)).clip(lower=0.0)
     out["right"] = right.where(passed)
@@ -151,7 +157,9 @@ def hindsight(lines: pd.DataFrame, *, today: date) -> pd.DataFrame:
         [HELPED, HURT],
         default=NEUTRAL,
     )
-    out["verdict"] = np.where(passed, verdict, np.where(known, TOO_RECENT, UNKNOWN))
+    out["verdict"] = np.where(
+        passed, verdict, np.where(stocked_out, STOCKED_OUT, np.where(known & ~ended, TOO_RECENT, UNKNOWN))
+    )
     return out
 
 
@@ -164,6 +172,7 @@ class HindsightTotals:
     neutral: int
     too_recent: int
     unknown: int
+    stocked_out: int
     suggested_error: float  # total |suggested - H| over the judged lines
     approved_error: float  # total |approved - H| over the judged lines
 
@@ -184,6 +193,7 @@ def hindsight_totals(judged: pd.DataFrame) -> HindsightTotals:
         neutral=int(counts.get(NEUTRAL, 0)),
         too_recent=int(counts.get(TOO_RECENT, 0)),
         unknown=int(counts.get(UNKNOWN, 0)),
+        stocked_out=int(counts.get(STOCKED_OUT, 0)),
         suggested_error=float(done["suggested_error"].sum()),
         approved_error=float(done["approved_error"].sum()),
     )

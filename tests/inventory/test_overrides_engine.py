@@ -12,6 +12,7 @@ from inventory.engine.overrides import (
     HELPED,
     HURT,
     NEUTRAL,
+    STOCKED_OUT,
     TOO_RECENT,
     cover_demand,
     hindsight,
@@ -125,3 +126,20 @@ def test_hindsight_right_quantity_is_never_below_zero():
     # Demand collapsed: stock on hand covered everything, so ordering nothing was right and the cut helped.
     judged = _judge([(50, 20, 5.0, 10.0, 40.0, date(2024, 3, 1))])
     assert judged["right"].tolist() == [0.0] and judged["verdict"].tolist() == [HELPED]
+
+
+def test_hindsight_leaves_out_a_cover_that_ran_out_of_stock():
+    # The same cut as above (suggested 50, cut to 10), but the shelf was empty for 4 days of the cover: the 60
+    # sold are not the demand, so the cut is neither helped nor hurt, and its errors count nowhere.
+    frame = pd.DataFrame(
+        [(50, 10, 60.0, 10.0, 20.0, date(2024, 3, 31), 4), (90, 120, 140.0, 20.0, 30.0, date(2024, 3, 20), 0)],
+        columns=["suggested", "approved", "actual_demand", "safety_stock", "inventory_position", "cover_end",
+                 "stockout_days"],
+    ).assign(unit_cost=1.0, auto=False)  # fmt: skip
+    judged = hindsight(override_changes(frame), today=date(2024, 4, 1))
+
+    assert judged["verdict"].tolist() == [STOCKED_OUT, HELPED]
+    assert pd.isna(judged["right"].iloc[0]) and pd.isna(judged["approved_error"].iloc[0])
+    totals = hindsight_totals(judged)
+    assert (totals.helped, totals.hurt, totals.stocked_out, totals.judged) == (1, 0, 1, 1)
+    assert (totals.suggested_error, totals.approved_error) == (40, 10)

@@ -101,6 +101,25 @@ def test_buyer_sees_the_overrides_of_the_last_90_days(personas, approvals):
 
 
 @pytest.mark.django_db
+def test_a_cover_that_ran_out_of_stock_is_not_judged(personas, approvals):
+    from inventory.services import stock_count_set
+
+    # TEA's shelf was counted empty on the evening 36 days ago and refilled 32 days ago: 35 to 33 days ago had no
+    # stock all day, inside its cover (40 to 27 days ago). What it sold is then not what was wanted.
+    tea, wh = approvals["products"]["TEA"], approvals["location"]
+    stock_count_set(product=tea, location=wh, counted=0, at=_at(36, 20))
+    stock_count_set(product=tea, location=wh, counted=50, at=_at(32, 9))
+
+    response = client_for(personas["buyer"]).get("/purchase-orders/overrides/")
+
+    hindsight = response.context["hindsight"]
+    assert (hindsight.helped, hindsight.hurt, hindsight.stocked_out, hindsight.too_recent) == (0, 0, 1, 1)
+    html = response.content.decode()
+    assert "1 changed line ran out of stock during its cover" in html
+    assert "No changed line can be judged yet." in html
+
+
+@pytest.mark.django_db
 def test_filters_narrow_the_period_and_the_supplier(personas, approvals):
     client = client_for(personas["buyer"])
 
