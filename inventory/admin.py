@@ -279,6 +279,12 @@ class PurchaseOrderAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["lines", *(f.name for f in self.model._meta.fields)]
 
+    def changelist_view(self, request, extra_context=None):
+        # Django titles the list "Select purchase order to change" because the actions need the model-wide change
+        # permission; no order is changed from its page, so the list says what a click does: view it.
+        title = _("Select %s to view") % self.model._meta.verbose_name
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
+
     @admin.display(description=_("lines"))
     def lines(self, po):
         """How many lines, with links to them: an order can hold hundreds, too many to list on this page."""

@@ -1,5 +1,5 @@
-"""The purchase order in the admin: a read-only page titled "View purchase order", while the admin actions that
-approve and send orders through the purchasing services still run for staff."""
+"""The purchase order in the admin: a read-only page titled "View purchase order" (and a list that says so), while
+the admin actions that approve and send orders through the purchasing services still run for staff."""
 
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -53,6 +53,8 @@ def test_staff_still_approve_from_the_list(assortment, suggest, staff_client):
     )
 
     assert 'value="approve_selected"' in listing.content.decode()
+    assert listing.context["title"] == "Select purchase order to view"
+    assert "<h1>Select purchase order to view</h1>" in listing.content.decode()
     assert response.status_code == 200
     assert PurchaseOrder.objects.get(pk=po.pk).status == "approved"
 
