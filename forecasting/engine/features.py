@@ -12,6 +12,9 @@ CALENDAR_D = ("dow", "dom", "month", "woy", "month_end", "payday", "holiday", "h
 CALENDAR_W = ("woy", "month", "month_end", "payday", "holiday")
 #: A price at least this far below the regular price is a temporary price reduction.
 TPR_DEPTH = 0.10
+#: Calendar features that place a period within the year, and the periods a year spans.
+YEARLY_CALENDAR = ("woy", "month")
+YEAR = {"D": 364, "W": 52}
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,20 @@ def calendar_features(dates: np.ndarray, freq: str, country: str | None = None) 
                 hol += holiday_flags((d + pd.Timedelta(days=k)).to_numpy().reshape(shape), country).ravel()
         out["holiday"] = hol
     return {k: np.asarray(v, dtype=np.float32).reshape(shape) for k, v in out.items()}
+
+
+def time_index_features(spec: FeatureSpec, n_hist: int, freq: str) -> list[int]:
+    """Columns of the yearly calendar features a history of `n_hist` periods cannot learn from.
+
+    Under a year, week of year and month never come round again: in the history they only count time, and a
+    horizon value was either never seen or seen only at the end of the history, so a tree model files the
+    horizon with the weeks at one end of the history, whatever demand did then (a 100-day history that peaked
+    in November and fell back forecast December 21% above its current level). With a year or more, every
+    horizon period's week and month were seen a year earlier.
+    """
+    if n_hist >= YEAR[freq]:
+        return []
+    return [spec.index(c) for c in YEARLY_CALENDAR if c in spec.calendar]
 
 
 def classify_covariates(frame: pd.DataFrame, columns: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from forecasting.engine.features import FeatureSpec
+from forecasting.engine.features import FeatureSpec, time_index_features
 from forecasting.engine.panel import LONG_WINDOW, SEASON, SHORT_WINDOW
 
 
@@ -386,6 +386,11 @@ class GlobalGBM(Model):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             self.keep_ = np.nanmax(X, axis=0) > np.nanmin(X, axis=0)
+        if self.spec is not None and x.shape[2] == len(self.spec.names):
+            # The covariates are the last columns of a feature row; a calendar feature that can only count time
+            # under a year of history is left out like a constant one.
+            for j in time_index_features(self.spec, t_len, self.freq):
+                self.keep_[X.shape[1] - x.shape[2] + j] = False
         X = X[:, self.keep_]
         c = self.config
         with threadpool_limits(c.threads):

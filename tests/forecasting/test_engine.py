@@ -10,6 +10,8 @@ from forecasting.engine import ForecastConfig, forecast
 from forecasting.engine.backtest import origin_frames, run_backtest, score_backtest
 from forecasting.engine.cold_start import cold_start_quantiles
 from forecasting.engine.explain import sales_stopped
+from forecasting.engine.features import time_index_features
+from forecasting.engine.models import GBMConfig, GlobalGBM
 from forecasting.engine.panel import build_panel
 from forecasting.engine.pipeline import model_factories
 from forecasting.engine.series import demand_from_lines
@@ -437,3 +439,35 @@ def test_every_model_forecasts_through_gaps_in_the_history(model, fast_config):
     s0 = fc[fc["series_id"] == "S00"]["q50"].mean()
     s0_seen = history[history["series_id"] == "S00"]["quantity"].tail(60).mean()
     assert s0 == pytest.approx(s0_seen, rel=0.35)
+
+
+def test_week_of_year_and_month_are_left_out_until_the_history_spans_a_year():
+    spec = build_panel(daily_history(n_series=1, days=100), None, 28, "D").spec
+    assert time_index_features(spec, 100, "D") == [spec.index("woy"), spec.index("month")]
+    assert time_index_features(spec, 363, "D") == [spec.index("woy"), spec.index("month")]
+    assert time_index_features(spec, 364, "D") == []
+    assert time_index_features(spec, 51, "W") != [] and time_index_features(spec, 52, "W") == []
+
+
+def test_a_short_history_does_not_send_the_forecast_back_to_its_autumn_peak():
+    # 100 days from September 1st: demand triples by mid-November, holds for two weeks, then halves for the
+    # last two. December's week numbers and month were never seen, so with them the global model put the
+    # horizon in the leaf of the peak weeks and forecast 21% above the current level; the level it should
+    # forecast is that of the last two weeks.
+    rng = np.random.default_rng(0)
+    dates = pd.date_range("2011-09-01", periods=100, freq="D")
+    t = np.arange(100)
+    shape = np.where(t < 72, 1 + 2 * t / 72, np.where(t < 86, 3.0, 1.5))
+    history = pd.concat(
+        [
+            pd.DataFrame({"series_id": f"S{s:02d}", "date": dates, "quantity": rng.poisson((10 + 2 * s) * shape)})
+            for s in range(24)
+        ],
+        ignore_index=True,
+    )
+    panel = build_panel(history, None, 28, "D")
+    gbm = GlobalGBM(freq="D", spec=panel.spec, horizon=28, config=GBMConfig(max_iter=80, min_samples_leaf=20))
+    point = gbm.fit(panel.y, panel.x[:, :100]).point(28, panel.x[:, 100:])
+    current = np.nanmean(panel.y[:, -14:], axis=1)
+    ratio = point.sum() / (28 * current.sum())
+    assert 0.9 <= ratio <= 1.05
