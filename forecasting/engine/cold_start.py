@@ -22,10 +22,12 @@ def cold_start_quantiles(
 
     Similar series share the first attribute column with the new one (a category, a price band); without
     attributes, or when fewer than :data:`MIN_PEERS` established series share it, the pooled profile of all
-    established series is used; with fewer than that in all, the series keeps its own forecast.
-    The profile (forecast / level, per horizon step and quantile) is scaled by the new series' own mean demand
-    when it has sold anything yet, otherwise by the median level of its peers. Returns the cube and the peer
-    group used per series ("all" for the pooled profile).
+    established series is used; with fewer than that in all, the series keeps its own forecast. Of those, the
+    profile is the median of the quarter (at least :data:`MIN_PEERS`) that sell on a share of periods closest
+    to the new series'. `y` holds the periods `level` was measured over (each series' mean over them, NaN
+    before a series' start). The profile (forecast / level, per horizon step and quantile) is scaled by the new
+    series' own level when it has sold anything yet, otherwise by the median level of its peers. Returns the
+    cube and the peer group used per series ("all" for the pooled profile).
     """
     out = quantiles_cube.copy()
     groups = np.full(len(ids), "", dtype=object)
@@ -39,7 +41,10 @@ def cold_start_quantiles(
         attr = attributes.assign(series_id=attributes["series_id"].astype(str)).set_index("series_id")
         key = attr.reindex(ids)[attr.columns[0]].astype(str).to_numpy()
     with np.errstate(all="ignore"):
-        own = np.nanmean(np.where(np.isnan(y), np.nan, y), axis=1)
+        # A median forecast is a smaller share of the mean the more periods go without a sale (about a fifth
+        # for a product selling on a quarter of days, over half for one selling on most): a product selling
+        # daily must not borrow the ratio of slow, lumpy sellers.
+        selling = np.nan_to_num(np.nanmean(np.where(np.isnan(y), np.nan, y > 0), axis=1))
     for i in np.flatnonzero(cold):
         peers = warm & (level > 0)
         group = "all"
@@ -49,8 +54,10 @@ def cold_start_quantiles(
                 peers, group = same, str(key[i])
         if peers.sum() < MIN_PEERS:
             continue
-        prof = np.nanmedian(profile[peers], axis=0)
-        lvl = own[i] if np.isfinite(own[i]) and own[i] > 0 else float(np.median(level[peers]))
+        lvl = level[i] if level[i] > 0 else float(np.median(level[peers]))
+        idx = np.flatnonzero(peers)
+        nearest = idx[np.argsort(np.abs(selling[idx] - selling[i]), kind="stable")[: max(MIN_PEERS, len(idx) // 4)]]
+        prof = np.nanmedian(profile[nearest], axis=0)
         out[i] = np.nan_to_num(prof * lvl)
         groups[i] = group
     return np.sort(np.clip(out, 0.0, None), axis=-1), groups

@@ -184,9 +184,34 @@ def test_a_new_series_never_borrows_the_band_of_one_slow_seller():
 def test_a_new_series_borrows_the_median_profile_of_enough_peers():
     out, groups = _cold_start_case([1.2, 1.5, 1.8])
     assert groups[-1] == "all"
-    # Profiles (P90 / level) 1.2, 1.5, 1.8 and the slow seller's 653: the median of the four is 1.65.
-    np.testing.assert_allclose(out[-1, :, 2], [100.0 * 1.65] * 3)
+    # Profiles (P90 / level) 1.2, 1.5, 1.8 and the slow seller's 653; the new series sells daily, as the three
+    # do, and the slow seller on 3 days in 28: the median of the three is 1.5.
+    np.testing.assert_allclose(out[-1, :, 2], [100.0 * 1.5] * 3)
     np.testing.assert_allclose(out[-1, :, 1], [100.0] * 3)
+
+
+def test_a_new_product_selling_daily_borrows_from_peers_that_sell_as_often_at_its_recent_level():
+    # 15 lumpy peers sell 20 every fourth day (median day 0) and 5 steady peers sell 5 every day: both average 5
+    # a day over the last 28 days. The new product sold 10 a day for 12 days, then 25 a day (5 times their level)
+    # over the last 28: it sells as often as the steady peers, and its level is measured as theirs is.
+    n_lumpy, n_steady, t = 15, 5, 60
+    y = np.zeros((n_lumpy + n_steady + 1, t))
+    y[:n_lumpy, ::4] = 20.0
+    y[n_lumpy:-1] = 5.0
+    y[-1, :-40] = np.nan
+    y[-1, -40:-28] = 10.0
+    y[-1, -28:] = 25.0
+    window = y[:, -28:]
+    level = np.nanmean(window, axis=1)
+    cube = np.zeros((len(y), 2, 3))
+    cube[:n_lumpy] = [0.0, 0.0, 20.0]
+    cube[n_lumpy:-1] = [4.0, 5.0, 6.0]
+    cube[-1] = [5.0, 12.0, 30.0]  # its own short-history forecast
+    cold = np.array([False] * (n_lumpy + n_steady) + [True])
+    ids = np.array([f"L{i}" for i in range(n_lumpy)] + [f"S{i}" for i in range(n_steady)] + ["NEW"])
+    out, groups = cold_start_quantiles(window, cold, cube, level, ids)
+    assert groups[-1] == "all"
+    np.testing.assert_allclose(out[-1], [[20.0, 25.0, 30.0]] * 2)  # the steady peers' profile times 25
 
 
 def test_explanations_name_model_score_and_drivers(fast_config):
