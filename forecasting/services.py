@@ -59,8 +59,13 @@ def default_horizon(freq: str) -> int:
     floor = MIN_HORIZON[Frequency(freq)]
     cover = math.ceil(longest_cover_days(period_days=period) / period)
     room = history_days() // period // (ForecastConfig.n_origins + 1)
-    cap = max(floor, int(settings.FORECAST_MAX_HORIZON_DAYS) // period)
-    return min(max(floor, min(cover, room)), cap)
+    return min(max(floor, min(cover, room)), max_horizon(freq))
+
+
+def max_horizon(freq: str) -> int:
+    """The longest horizon a run may ask for: ``FORECAST_MAX_HORIZON_DAYS`` in periods, never below the floor."""
+    period = 7 if freq == Frequency.WEEKLY else 1
+    return max(MIN_HORIZON[Frequency(freq)], int(settings.FORECAST_MAX_HORIZON_DAYS) // period)
 
 
 def forecast_run_create(
@@ -70,9 +75,12 @@ def forecast_run_create(
     horizon it reaches the longest cover purchase orders need (``default_horizon``)."""
     if freq not in Frequency.values:
         raise ValidationFailed(f"Unknown frequency {freq!r}; use D or W.", field="freq")
-    horizon = horizon or default_horizon(freq)
+    horizon = default_horizon(freq) if horizon is None else horizon
     if horizon < 1:
         raise ValidationFailed("The horizon must be at least one period.", field="horizon")
+    if horizon > max_horizon(freq):
+        unit = "weeks" if freq == Frequency.WEEKLY else "days"
+        raise ValidationFailed(f"The horizon can be at most {max_horizon(freq)} {unit}.", field="horizon")
     with transaction.atomic():
         models = list(models or settings.FORECAST_MODELS)
         unknown = sorted(set(models) - KNOWN_MODELS)

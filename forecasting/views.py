@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 from retailai.commerce.models import Product
 from retailai.core.charts import PALETTE, Band, Line, Span, bar_chart, time_chart
 from retailai.core.choices import Role
+from retailai.core.errors import DomainError
 from retailai.core.roles import has_role
 
 from . import services
@@ -68,6 +70,7 @@ def run_dashboard(request):
     # With no run of the chosen frequency, the page names the active run of the other one.
     other_run = active_run("W" if freq == "D" else "D") if run is None else None
     runs = ForecastRun.objects.select_related("job", "job__created_by").order_by("-pk")[:10]
+    can_run = has_role(request.user, Role.STAFF)
     return render(
         request,
         "forecasting/run_dashboard.html",
@@ -81,7 +84,9 @@ def run_dashboard(request):
             "mix_chart": mix_chart,
             "worst": worst,
             "by_category": by_category,
-            "can_run": has_role(request.user, Role.STAFF),
+            "can_run": can_run,
+            "default_horizon": services.default_horizon(freq) if can_run else None,
+            "max_horizon": services.max_horizon(freq),
             "query": request.GET.get("q", ""),
             "matches": _product_matches(request.GET.get("q", "")),
         },
@@ -106,10 +111,24 @@ def run_now(request):
     from .tasks import forecast_run_task
 
     freq = request.POST.get("freq", "D")
-    run = services.forecast_run_create(freq=freq, user=request.user)
+    back = redirect(f"{reverse('forecasting:run-dashboard')}?freq={freq if freq in {'D', 'W'} else 'D'}")
+    raw = request.POST.get("horizon", "").strip()
+    if raw and not raw.isdigit():
+        messages.error(request, _("Horizon: “%(value)s” is not a whole number of periods.") % {"value": raw[:20]})
+        return back
+    try:
+        run = services.forecast_run_create(freq=freq, horizon=int(raw) if raw else None, user=request.user)
+    except DomainError as exc:
+        label = {"freq": _("Frequency"), "horizon": _("Horizon")}.get(exc.field or "", exc.field)
+        messages.error(request, f"{label}: {exc.message}" if label else exc.message)
+        return back
     transaction.on_commit(lambda: forecast_run_task.apply_async(args=[run.pk], queue="training"))
-    messages.success(request, _("Forecast run #%(id)s queued.") % {"id": run.pk})
-    return redirect("forecasting:run-dashboard")
+    messages.success(
+        request,
+        _("Forecast run #%(id)s queued: %(horizon)s %(unit)s ahead.")
+        % {"id": run.pk, "horizon": run.horizon, "unit": _("weeks") if run.freq == "W" else _("days")},
+    )
+    return back
 
 
 def model_labels() -> dict[str, str]:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from forecasting import services
+from forecasting.models import ForecastRun
 from tests import factories
 from tests.browser_support import BROWSER_MARKS
 from tests.forecasting.test_app_runs import _promoted_history
@@ -199,3 +200,29 @@ def test_a_buyer_sees_the_days_out_of_stock_on_the_forecast_chart(ui, personas):
     assert [r.text.split()[0] for r in rows] == ["SPOTTY"]
     ui.driver.execute_script("document.querySelector('section.lost-to-stockouts').scrollIntoView()")
     ui.shot("forecast-dashboard-lost-to-stockouts")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1024, 1440])
+def test_staff_start_a_run_with_a_horizon_from_the_dashboard(ui, personas, width):
+    ui.driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    )
+    try:
+        ui.login("staff")
+        ui.open("/forecasts/?freq=W")
+        field = ui.wait_for("form.run-now input[name=horizon]")
+        assert field.get_attribute("placeholder") == str(services.default_horizon("W"))
+        head = ui.find(".page-head").rect
+        form = ui.find("form.run-now").rect
+        assert form["x"] + form["width"] <= head["x"] + head["width"] + 0.5  # the form stays inside the heading row
+        assert ui.driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth") <= 0
+        field.send_keys("6")
+        ui.shot(f"forecast-run-now-{width}")
+        ui.find("form.run-now button[type=submit]").click()
+        message = ui.wait_for(".messages li.success").text
+    finally:
+        ui.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert "queued: 6 weeks ahead" in message
+    run = ForecastRun.objects.get()
+    assert (run.freq, run.horizon) == ("W", 6)
