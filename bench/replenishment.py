@@ -24,6 +24,10 @@ fill like the textbook's. It is a bound on what knowing when promotions run buys
 policy the project could run: its safety factor is fitted on the very periods it is scored on.
 
     python bench/replenishment.py [--datasets rossmann,online_retail,dominicks] [--service-level 0.95]
+        [--windows-before K]
+
+With ``--windows-before K`` the data ends K replay lengths before its end, so the replay (and the calibration
+before it) lies that much earlier: the place to see how much a result owes to one window.
 """
 
 from __future__ import annotations
@@ -96,7 +100,9 @@ def load(name: str, args: argparse.Namespace) -> tuple[pd.DataFrame, pd.Series |
     if name == "online_retail":
         # The top SKUs by volume before the replay: choosing by total volume would pick SKUs for the very
         # spikes the replay then has to serve.
-        df = _data.online_retail_weekly(top=args.online_retail_top, unseen=SETUPS[name].replay)
+        df = _data.online_retail_weekly(
+            top=args.online_retail_top, unseen=SETUPS[name].replay * (1 + args.windows_before)
+        )
         return df, online_retail_prices(df["series_id"].unique())
     if name == "dominicks":
         df = _data.dominicks_oj(stores=args.dominicks_stores)
@@ -270,6 +276,10 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
     """Replay one dataset with both policies and return what gets printed."""
     t0 = time.perf_counter()
     raw, value = load(setup.name, args)
+    if args.windows_before:
+        # An earlier replay window: the data ends that many replay lengths before its real end.
+        periods = np.sort(raw["date"].unique())
+        raw = raw[raw["date"] <= periods[-1 - args.windows_before * setup.replay]].reset_index(drop=True)
     full = complete_history(raw, setup.freq, _week_anchor(raw, setup.freq))
     dates = np.sort(full["date"].unique())[-setup.replay :]
     cut = dates[0]
@@ -452,6 +462,12 @@ def main() -> None:
         "--calibration-periods", type=int, help="length of the calibration replay (default: each dataset's own)"
     )
     p.add_argument("--cache", help="directory keeping the forecasts of each origin between runs")
+    p.add_argument(
+        "--windows-before",
+        type=int,
+        default=0,
+        help="replay the window this many replay lengths before the last one (for comparing changes)",
+    )
     args = p.parse_args()
     t0 = time.perf_counter()
     print(
