@@ -33,6 +33,7 @@ before it) lies that much earlier: the place to see how much a result owes to on
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -136,7 +137,14 @@ def forecasts_at_origins(
         origin = pd.Timestamp(dates[o])
         path = bt_path = None
         if args.cache:
-            key = f"{setup.name}-{origin.date()}-h{horizon}-n{history['series_id'].nunique()}-s{args.seed}"
+            # The series (Online Retail picks its SKUs by a cut that --windows-before moves) and, for a horizon that
+            # runs past the data, where the data ends (the covariates it can read) decide a forecast too.
+            ids = "\n".join(sorted(map(str, history["series_id"].unique())))
+            digest = hashlib.sha1(ids.encode()).hexdigest()[:10]
+            end = pd.Timestamp(history["date"].max())
+            reach = origin + pd.Timedelta(days=(7 if setup.freq == "W" else 1) * (horizon - 1))
+            past_end = f"-to{end.date()}" if reach > end else ""
+            key = f"{setup.name}-{origin.date()}-h{horizon}-{digest}{past_end}-s{args.seed}"
             path, bt_path = Path(args.cache) / f"{key}.pkl", Path(args.cache) / f"{key}-origins.pkl"
             if path.exists() and bt_path.exists():
                 out.append(pd.read_pickle(path))
