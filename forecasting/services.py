@@ -63,7 +63,8 @@ def default_horizon(freq: str) -> int:
 
 
 def max_horizon(freq: str) -> int:
-    """The longest horizon a run may ask for: ``FORECAST_MAX_HORIZON_DAYS`` in periods, never below the floor."""
+    """The longest default horizon, and the longest one the dashboard's form takes: ``FORECAST_MAX_HORIZON_DAYS``
+    in periods, never below the floor. A service caller may ask for more."""
     period = 7 if freq == Frequency.WEEKLY else 1
     return max(MIN_HORIZON[Frequency(freq)], int(settings.FORECAST_MAX_HORIZON_DAYS) // period)
 
@@ -78,9 +79,6 @@ def forecast_run_create(
     horizon = default_horizon(freq) if horizon is None else horizon
     if horizon < 1:
         raise ValidationFailed("The horizon must be at least one period.", field="horizon")
-    if horizon > max_horizon(freq):
-        unit = "weeks" if freq == Frequency.WEEKLY else "days"
-        raise ValidationFailed(f"The horizon can be at most {max_horizon(freq)} {unit}.", field="horizon")
     with transaction.atomic():
         models = list(models or settings.FORECAST_MODELS)
         unknown = sorted(set(models) - KNOWN_MODELS)

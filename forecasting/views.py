@@ -113,8 +113,15 @@ def run_now(request):
     freq = request.POST.get("freq", "D")
     back = redirect(f"{reverse('forecasting:run-dashboard')}?freq={freq if freq in {'D', 'W'} else 'D'}")
     raw = request.POST.get("horizon", "").strip()
-    if raw and not raw.isdigit():
+    if raw and not (raw.isascii() and raw.isdigit()):
         messages.error(request, _("Horizon: “%(value)s” is not a whole number of periods.") % {"value": raw[:20]})
+        return back
+    if raw and freq in {"D", "W"} and (len(raw) > 6 or int(raw) > services.max_horizon(freq)):
+        messages.error(
+            request,
+            _("Horizon: at most %(max)s %(unit)s.")
+            % {"max": services.max_horizon(freq), "unit": _("weeks") if freq == "W" else _("days")},
+        )
         return back
     try:
         run = services.forecast_run_create(freq=freq, horizon=int(raw) if raw else None, user=request.user)

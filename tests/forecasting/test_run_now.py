@@ -43,8 +43,10 @@ def test_staff_choose_the_horizon_of_a_run_or_get_the_default(client, personas):
         ({"freq": "D", "horizon": "-3"}, "Horizon: “-3” is not a whole number of periods."),
         ({"freq": "D", "horizon": "2.5"}, "Horizon: “2.5” is not a whole number of periods."),
         ({"freq": "D", "horizon": "0"}, "Horizon: The horizon must be at least one period."),
-        ({"freq": "D", "horizon": "183"}, "Horizon: The horizon can be at most 182 days."),
-        ({"freq": "W", "horizon": "27"}, "Horizon: The horizon can be at most 26 weeks."),
+        ({"freq": "D", "horizon": "183"}, "Horizon: at most 182 days."),
+        ({"freq": "W", "horizon": "27"}, "Horizon: at most 26 weeks."),
+        ({"freq": "D", "horizon": "9" * 5000}, "Horizon: at most 182 days."),
+        ({"freq": "D", "horizon": "²"}, "Horizon: “²” is not a whole number of periods."),
         ({"freq": "M", "horizon": "5"}, "Frequency: Unknown frequency 'M'; use D or W."),
     ],
 )
