@@ -113,10 +113,13 @@ def run_now(request):
     freq = request.POST.get("freq", "D")
     back = redirect(f"{reverse('forecasting:run-dashboard')}?freq={freq if freq in {'D', 'W'} else 'D'}")
     raw = request.POST.get("horizon", "").strip()
+    if freq not in {"D", "W"}:
+        messages.error(request, _("Frequency: “%(value)s” is neither D (daily) nor W (weekly).") % {"value": freq[:20]})
+        return back
     if raw and not (raw.isascii() and raw.isdigit()):
         messages.error(request, _("Horizon: “%(value)s” is not a whole number of periods.") % {"value": raw[:20]})
         return back
-    if raw and freq in {"D", "W"} and (len(raw) > 6 or int(raw) > services.max_horizon(freq)):
+    if raw and (len(raw) > 6 or int(raw) > services.max_horizon(freq)):
         messages.error(
             request,
             _("Horizon: at most %(max)s %(unit)s.")

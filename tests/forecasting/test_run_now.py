@@ -47,7 +47,8 @@ def test_staff_choose_the_horizon_of_a_run_or_get_the_default(client, personas):
         ({"freq": "W", "horizon": "27"}, "Horizon: at most 26 weeks."),
         ({"freq": "D", "horizon": "9" * 5000}, "Horizon: at most 182 days."),
         ({"freq": "D", "horizon": "²"}, "Horizon: “²” is not a whole number of periods."),
-        ({"freq": "M", "horizon": "5"}, "Frequency: Unknown frequency 'M'; use D or W."),
+        ({"freq": "M", "horizon": "5"}, "Frequency: “M” is neither D (daily) nor W (weekly)."),
+        ({"freq": "M", "horizon": "9" * 5000}, "Frequency: “M” is neither D (daily) nor W (weekly)."),
     ],
 )
 def test_a_bad_horizon_or_frequency_is_named_and_starts_nothing(client, personas, data, says):
