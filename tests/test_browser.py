@@ -103,6 +103,45 @@ def test_staff_sees_job_progress_in_the_admin(ui, personas, shop):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_longest_menu_fits_the_top_bar_at_laptop_and_tablet_widths(ui, personas, shop):
+    """Staff hold the longest menu: every entry stays in view without a scroll bar, in one row down to 1024 px
+    (the brand stands in for Home) and in a row of its own under the brand below that."""
+    ui.login("staff")
+    measure = """
+        const menu = document.querySelector('nav.mainnav');
+        const nav = menu.getBoundingClientRect();
+        const links = [...menu.querySelectorAll('a')].filter(a => a.offsetParent !== null);
+        const box = a => { const r = a.getBoundingClientRect(); return [a.dataset.nav || 'home', r.left, r.right]; };
+        return {
+            nav: [nav.left, nav.right, nav.top, nav.bottom],
+            links: links.map(box),
+            overflow: menu.scrollWidth - menu.clientWidth,
+            page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+            bar: document.querySelector('header.topbar').getBoundingClientRect().height,
+            brand: document.querySelector('.brand').getBoundingClientRect().bottom,
+        };
+    """
+    try:
+        for width in (1024, 800):
+            ui.driver.set_window_size(width, 900)
+            ui.open("/")
+            ui.wait_for("nav.mainnav")
+            m = ui.driver.execute_script(measure)
+            keys = [k for k, _, _ in m["links"]]
+            assert {"orders", "forecasting", "stock", "purchase-orders", "admin", "api-docs"} <= set(keys), keys
+            assert m["overflow"] <= 0 and m["page"] <= 0, (width, m)
+            left, right = m["nav"][0], m["nav"][1]
+            assert all(left <= a and b <= right + 0.5 for _, a, b in m["links"]), (width, m)
+            if width == 1024:
+                assert m["bar"] <= 56 and "home" not in keys, m
+            else:
+                assert m["nav"][2] >= m["brand"], m
+            ui.shot(f"topbar-staff-{width}")
+    finally:
+        ui.driver.set_window_size(1366, 900)
+
+
+@pytest.mark.django_db(transaction=True)
 def test_language_switch_to_simplified_chinese(ui, personas, shop, zh_catalogue):
     from selenium.webdriver.support.ui import Select
 
