@@ -10,6 +10,7 @@ below the plot, which wraps onto as many rows as the width needs.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,14 +68,20 @@ class Span:
     offset_days: float = 0.0
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+def axis_ticks(value: float, intervals: int = 4) -> list[float]:
+    """Round axis ticks from zero to the first tick at or above `value`: 0, s, 2s, ... with s 1, 2 or 5 times a
+    power of ten (25, 250... too from 10 up), the step giving the number of intervals nearest `intervals`.
+
+    A scale cut into equal quarters of a round maximum reads 0, 6.25, 12.5, 18.75, 25; this one reads 0, 5,
+    10, 15, 20, 25.
+    """
+    if not math.isfinite(value) or value <= 0:
+        return [0.0, 0.25, 0.5, 0.75, 1.0]
+    mag = 10.0 ** math.floor(math.log10(value / intervals))
+    steps = [m * mag * k for k in (0.1, 1, 10) for m in (1, 2, 2.5, 5) if m != 2.5 or mag * k >= 10]
+    counts = {step: max(1, math.ceil(value / step - 1e-9)) for step in steps}
+    step = min((s for s in steps if counts[s] >= 2), key=lambda s: (abs(counts[s] - intervals), s))
+    return [round(step * i, 10) for i in range(counts[step] + 1)]
 
 
 def _text_width(text: str, size: float = FONT_SIZE) -> float:
@@ -185,8 +192,8 @@ def time_chart(
     if not xs:
         return mark_safe('<p class="muted chart-empty">—</p>')
     items = [i for i in (*lines, *bands) if i.points] + [s for s in spans if s.ranges]
-    y_max = _nice_max(max(ys) if ys else 1.0)
-    y_ticks = [y_max * i / 4 for i in range(5)]
+    y_ticks = axis_ticks(max(ys) if ys else 1.0)
+    y_max = y_ticks[-1]
     tick_w = max(_text_width(f"{v:g}") for v in y_ticks)
     # Pixel margins around the plot: the y-axis label (turned upright) and the tick values on the left.
     label_w = FONT_SIZE + 8 if y_label else 0
@@ -354,8 +361,8 @@ def grouped_bar_chart(
     if y_label:
         label_w += FONT_SIZE + 8
     values = [max(0.0, float(v)) for s in series for v in s.values]
-    x_max = _nice_max(max(values, default=0.0))
-    ticks = [x_max * i / 4 for i in range(5)]
+    ticks = axis_ticks(max(values, default=0.0))
+    x_max = ticks[-1]
     value_w = max(_text_width(value_format.format(v)) for v in values or [0.0]) + 10
     top, axis = 4, 34 if x_label else 22
     bottom = top + group * len(categories)

@@ -7,7 +7,16 @@ from datetime import date, timedelta
 
 from django.utils import translation
 
-from retailai.core.charts import FONT_SIZE, Bars, Line, _text_width, bar_chart, grouped_bar_chart, time_chart
+from retailai.core.charts import (
+    FONT_SIZE,
+    Bars,
+    Line,
+    _text_width,
+    axis_ticks,
+    bar_chart,
+    grouped_bar_chart,
+    time_chart,
+)
 
 
 def _days(first: date, n: int) -> list[tuple[date, float]]:
@@ -22,6 +31,27 @@ def test_wide_characters_count_as_a_whole_em():
     assert _text_width("AB", size=10) == 2 * 0.56 * 10
     assert _text_width("实际需求", size=10) == 40
     assert _text_width("P10–P90 区间", size=10) > _text_width("P10–P90 xx", size=10)
+
+
+def test_value_axes_step_in_round_numbers():
+    # Equal quarters of a round maximum would read 0, 6.25, 12.5, 18.75, 25.
+    assert axis_ticks(24) == [0, 5, 10, 15, 20, 25]
+    assert axis_ticks(7) == [0, 2, 4, 6, 8]
+    assert axis_ticks(0.93) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert axis_ticks(480) == [0, 100, 200, 300, 400, 500]
+    assert axis_ticks(100) == [0, 25, 50, 75, 100]
+    assert axis_ticks(290_310) == [0, 100_000, 200_000, 300_000]
+    assert axis_ticks(0) == axis_ticks(float("nan")) == [0, 0.25, 0.5, 0.75, 1.0]
+    for value in (0.04, 3, 11, 18, 1234, 56_789):
+        ticks = axis_ticks(value)
+        step = ticks[1]
+        assert ticks[-2] < value <= ticks[-1] and 3 <= len(ticks) <= 7, (value, ticks)
+        assert f"{step:g}".lstrip("0.").rstrip("0") in ("1", "2", "25", "5"), (value, ticks)
+
+
+def test_a_time_chart_labels_its_value_axis_with_those_steps():
+    svg = time_chart([Line("Demand", [(date(2011, 9, 1), 24.0), (date(2011, 9, 2), 3.0)])])
+    assert re.findall(r'<text x="-6"[^>]*>([^<]*)</text>', svg) == ["0", "5", "10", "15", "20", "25"]
 
 
 def test_a_four_week_range_gets_day_ticks():
