@@ -59,6 +59,18 @@ def test_the_dashboard_shows_readable_model_names(client, personas):
 
 
 @pytest.mark.django_db
+def test_the_active_run_gives_its_horizon_in_days_and_groups_large_counts(client, personas):
+    product = factories.ProductFactory(sku="HIST")
+    _history([product], days=84)
+    run = _daily_run()
+    type(run).objects.filter(pk=run.pk).update(series_total=12345, series_done=12345)
+
+    client.force_login(personas["buyer"])
+    active = _visible(client.get("/forecasts/").content.decode().split("Active run", 1)[1].split("</table>", 1)[0])
+    assert re.search(r"Horizon\s+7 days", active) and re.search(r"Series\s+12,345", active), active
+
+
+@pytest.mark.django_db
 def test_the_weekly_dashboard_says_no_weekly_run_is_active_and_links_the_daily_one(client, personas):
     product = factories.ProductFactory(sku="HIST")
     _history([product], days=84)
