@@ -39,6 +39,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=retailai.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 
 messages: install

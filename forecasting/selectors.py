@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -255,7 +256,7 @@ def sales_stopped(run: ForecastRun, *, limit: int = 50) -> list[dict]:
         .values_list("product__sku", "product__name", "product__category__name", "explanation")
         .order_by()
     )
-    out = []
+    out: list[dict[str, Any]] = []
     for sku, name, category, e in rows:
         periods, rate = int(e.get("sales_stopped_periods") or 0), float(e.get("demand_before_stop") or 0.0)
         out.append(
@@ -272,7 +273,7 @@ def lost_to_stockouts(run: ForecastRun, *, limit: int = 50) -> list[dict]:
         .values_list("product__sku", "product__name", "product__category__name", "product__list_price", "explanation")
         .order_by()
     )
-    out = []
+    out: list[dict[str, Any]] = []
     for sku, name, category, price, e in rows:
         units = float(e.get("lost_demand") or 0.0)
         value = None if price is None else units * float(price)

@@ -258,7 +258,8 @@ def _attach_backtest_windows(backtests: list[SeriesBacktest], frame: pd.DataFram
         return
     chosen = {(b.product_id, b.model): b for b in backtests if b.chosen}
     for (sid, model), part in frame.sort_values(["origin", "date"]).groupby(["series_id", "model"], sort=False):
-        row = chosen.get((skus.get(str(sid)), str(model)))
+        product_id = skus.get(str(sid))
+        row = None if product_id is None else chosen.get((product_id, str(model)))
         if row is None:
             continue
         row.origins = [

@@ -96,10 +96,10 @@ def stock_count_set(
         level, _ = StockLevel.objects.select_for_update().get_or_create(product=product, location=location)
         if at is not None:
             movements = product.stock_movements.filter(location=location)
-            then = movements.filter(at__lte=at).values_list("on_hand_after", flat=True).first()
-            if then is not None and then == counted:
+            then = movements.filter(at__lte=at).first()
+            if then is not None and then.on_hand_after == counted:
                 # The ledger already says so at that time (the same history loaded again): nothing to add.
-                return StockChange(movement=movements.filter(at__lte=at).first(), on_hand=level.on_hand)
+                return StockChange(movement=then, on_hand=level.on_hand)
             latest = movements.values_list("at", flat=True).first()
             if latest is not None and latest >= at:
                 raise ValidationFailed(

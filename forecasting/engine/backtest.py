@@ -119,7 +119,10 @@ def residual_quantiles(
 
 
 def _as_spread(s: float | Spread) -> Spread:
-    return (float(s), float(s)) if np.isscalar(s) else (float(s[0]), float(s[1]))
+    if isinstance(s, int | float | np.number):
+        return (float(s), float(s))
+    ordinary, event = s
+    return (float(ordinary), float(event))
 
 
 def band_shape(
@@ -334,7 +337,8 @@ def calibrate_spread(
         return best
 
     ordinary, event = fit(ok & ~ev), fit(ok & ev)
-    ordinary = event if ordinary is None else ordinary
+    # No scored period of a kind: it takes the other kind's spread, and 1 (the residuals as they are) without either.
+    ordinary = (1.0 if event is None else event) if ordinary is None else ordinary
     return (ordinary, ordinary if event is None else event)
 
 
@@ -518,7 +522,7 @@ def origin_frames(
         ev = None if bt.events is None else bt.events[:, rows]
         spread, centre = bt.spread.get(name, 1.0), bt.centre.get(name, 1.0)
         w = bt.pool_weight(name)
-        w = w[rows] if np.ndim(w) else w
+        w = w[rows] if isinstance(w, np.ndarray) and w.ndim else w
         q = loo_quantiles(pts, resid, CORE_QUANTILES, spread, centre, ev, w)
         for k, c in enumerate(bt.cuts):
             parts.append(

@@ -102,6 +102,7 @@ def build_panel(
     if covs:
         cov_raw[:] = np.nan
         cov_raw[inv, col] = full[covs].to_numpy(dtype=float)
+        assert future is not None  # covariates without a future frame were dropped above
         fut = future.assign(series_id=future["series_id"].astype(str))
         fut = fut.assign(date=period_start(fut["date"], freq, anchor).to_numpy())
         missing = [c for c in covs if c not in fut.columns]

@@ -6,6 +6,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,7 +97,7 @@ def quantile_column(q: float) -> str:
 
 def model_factories(config: ForecastConfig, panel: Panel) -> dict[str, Callable[[], Model]]:
     """Constructors of the candidate models for this panel (statsmodels ones only while the panel is small)."""
-    kw = {"freq": panel.freq, "seed": config.seed, "spec": panel.spec}
+    kw: dict[str, Any] = {"freq": panel.freq, "seed": config.seed, "spec": panel.spec}
     table: dict[str, Callable[[], Model]] = {
         "seasonal_naive": lambda: SeasonalNaive(**kw),
         "moving_average": lambda: MovingAverage(**kw),

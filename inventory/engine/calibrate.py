@@ -251,7 +251,9 @@ def calibrate_policy(
         raise ValueError("a calibration replay needs at least one forecast")
     target = config.service_level
     measured = measure_errors(forecasts, actual)
-    shapes = [("forecast" if p == 0 else "level", p, None) for p in spread_powers]
+    shapes: list[tuple[str, float, MeasuredErrors | None]] = [
+        ("forecast" if p == 0 else "level", p, None) for p in spread_powers
+    ]
     if measured is not None:
         shapes.append(("measured", 0.0, measured))
     if history is not None:
@@ -276,6 +278,8 @@ def calibrate_policy(
             # Meeting the target beats missing it; among those that meet it, less stock wins.
             if best is None or _key(row, target) < best[0]:
                 best = (_key(row, target), rows[-1], cfg, pcs)
+    if best is None:
+        raise ValueError("a calibration replay needs a spread shape and an error correlation to try")
     if history is not None:
         _, base, cfg, pcs = best
         for envelope in envelope_levels:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -261,17 +262,17 @@ class CandidateSet:
         u = rows[r]
         known = u >= 0
         for m, col in ((self.pair_n, "pair_n"), (self.pair_since, "pair_since"), (self.pair_tau, "pair_tau")):
-            vals = np.zeros(len(r), dtype=np.float32)
+            column = np.zeros(len(r), dtype=np.float32)
             if known.any():
-                vals[known] = np.asarray(m[u[known], i[known]]).ravel()
-            f[col] = vals
+                column[known] = np.asarray(m[u[known], i[known]]).ravel()
+            f[col] = column
         f["pair_overdue"] = np.where(f["pair_n"] > 0, f["pair_since"] - 1.0 - f["pair_tau"], -5.0)
         for col in self.item_stats:
             f[col] = self.item_stats[col].to_numpy()[i]
         for col in self.user_stats:
-            vals = np.zeros(len(r), dtype=np.float32)
-            vals[known] = self.user_stats[col].to_numpy()[u[known]]
-            f[col] = vals
+            column = np.zeros(len(r), dtype=np.float32)
+            column[known] = self.user_stats[col].to_numpy()[u[known]]
+            f[col] = column
         f["known_user"] = known.astype(np.float32)
         if self.cold is not None:
             f["cold_start"] = self.cold.scores[i]
@@ -438,10 +439,11 @@ class Blend:
             if _binnable(self.ranker):
                 return _binned_proba(self.ranker, x, self.config.ranker_threads)
             score = np.empty(len(x))
+            ranker: Any = self.ranker  # any fitted classifier with predict_proba
             # Blocks that stay in cache while every tree walks them: the whole matrix streamed once per tree is
             # memory-bound and about 1.5x slower. The prediction releases the GIL, so chunks overlap in threads.
             for s in range(0, len(x), 8192):
-                score[s : s + 8192] = self.ranker.predict_proba(x[s : s + 8192])[:, 1]  # type: ignore[attr-defined]
+                score[s : s + 8192] = ranker.predict_proba(x[s : s + 8192])[:, 1]
         return score
 
     def recommend(self, user_ids, k: int, exclude_seen: bool = False) -> pd.DataFrame:

@@ -43,8 +43,8 @@ def cosine_topn(x: sp.csr_matrix, shrink: float, n_neighbours: int) -> sp.csr_ma
 
 def column_blocks(m: np.ndarray | sp.spmatrix, width: int = 64) -> list[np.ndarray]:
     """A matrix as contiguous dense float32 blocks of `width` columns (see blocked_product)."""
-    m = m.toarray() if sp.issparse(m) else np.asarray(m)
-    return [np.ascontiguousarray(m[:, c : c + width], dtype=np.float32) for c in range(0, m.shape[1], width)]
+    dense = m.toarray() if isinstance(m, sp.spmatrix | sp.sparray) else np.asarray(m)
+    return [np.ascontiguousarray(dense[:, c : c + width], dtype=np.float32) for c in range(0, dense.shape[1], width)]
 
 
 def blocked_product(x: sp.csr_matrix, blocks: list[np.ndarray]) -> np.ndarray:

@@ -172,7 +172,7 @@ def _fill(
             taken = set() if got is None else set(got["item_id"])
             skip = taken | seen.get(u, set())
             extra = [i for i in eligible if i not in skip][: k - n]
-            last = float(got["score"].iloc[-1]) if n else 1.0
+            last = float(got["score"].iloc[-1]) if got is not None and n else 1.0
             scores = [last * 0.99 ** (j + 1) if last > 0 else last - 1e-6 * (j + 1) for j in range(len(extra))]
             rows.append(pd.DataFrame({"user_id": u, "item_id": extra, "score": scores, "reason": "popular right now"}))
         parts.extend(rows)
