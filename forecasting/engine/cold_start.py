@@ -17,6 +17,7 @@ def cold_start_quantiles(
     level: np.ndarray,
     ids: np.ndarray,
     attributes: pd.DataFrame | None = None,
+    since_start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quantile forecasts for the `cold` series from the scaled forecast profiles of similar established series.
 
@@ -26,8 +27,10 @@ def cold_start_quantiles(
     profile is the median of the quarter (at least :data:`MIN_PEERS`) that sell on a share of periods closest
     to the new series'. `y` holds the periods `level` was measured over (each series' mean over them, NaN
     before a series' start). The profile (forecast / level, per horizon step and quantile) is scaled by the new
-    series' own level when it has sold anything yet, otherwise by the median level of its peers. Returns the
-    cube and the peer group used per series ("all" for the pooled profile).
+    series' own level when it sold in those periods; when it sold only before them, by `since_start` (its mean
+    over all its history): a product that sold one unit in 40 days has shown what it sells, and the peers' level
+    would have it forecast like a best seller. Only a series that has not sold at all takes the median level of
+    its peers. Returns the cube and the peer group used per series ("all" for the pooled profile).
     """
     out = quantiles_cube.copy()
     groups = np.full(len(ids), "", dtype=object)
@@ -54,7 +57,12 @@ def cold_start_quantiles(
                 peers, group = same, str(key[i])
         if peers.sum() < MIN_PEERS:
             continue
-        lvl = level[i] if level[i] > 0 else float(np.median(level[peers]))
+        if level[i] > 0:
+            lvl = float(level[i])
+        elif since_start is not None and since_start[i] > 0:
+            lvl = float(since_start[i])
+        else:
+            lvl = float(np.median(level[peers]))
         idx = np.flatnonzero(peers)
         nearest = idx[np.argsort(np.abs(selling[idx] - selling[i]), kind="stable")[: max(MIN_PEERS, len(idx) // 4)]]
         prof = np.nanmedian(profile[nearest], axis=0)

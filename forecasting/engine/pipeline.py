@@ -229,8 +229,9 @@ def _forecast(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a series out of stock all through the window
         level = np.nan_to_num(np.nanmean(window, axis=1))
+        since_start = np.nan_to_num(np.nanmean(panel.y, axis=1))
     # A new series' level and selling share are measured as its peers' are: over the window, on the days it existed.
-    borrowed, groups = cold_start_quantiles(window, cold, cube, level, panel.ids, attributes)
+    borrowed, groups = cold_start_quantiles(window, cold, cube, level, panel.ids, attributes, since_start)
     # A young series leans on its peers in proportion to how little history of its own it has.
     own = np.clip(length / min_hist, 0.0, 1.0)[:, None, None]
     cube = np.sort(np.where(cold[:, None, None], own * cube + (1 - own) * borrowed, cube), axis=-1)

@@ -214,6 +214,43 @@ def test_a_new_product_selling_daily_borrows_from_peers_that_sell_as_often_at_it
     np.testing.assert_allclose(out[-1], [[20.0, 25.0, 30.0]] * 2)  # the steady peers' profile times 25
 
 
+def test_a_new_product_that_sold_once_before_the_window_is_not_forecast_at_its_peers_level():
+    # 10 peers sell 20 a day. The new product has 40 days of history: one unit on its first day, nothing since,
+    # so nothing in the 28-day window. It has shown what it sells (1 unit in 40 days); the peers' level would
+    # have it forecast at 20 a day (a buyer was asked to order 4,289 hot water bottles on such a forecast).
+    n_peers, t = 10, 60
+    y = np.full((n_peers + 1, t), 20.0)
+    y[-1, :-40] = np.nan
+    y[-1, -40:] = 0.0
+    y[-1, -40] = 1.0
+    window = y[:, -28:]
+    level = np.nan_to_num(np.nanmean(window, axis=1))
+    since_start = np.nanmean(y, axis=1)
+    cube = np.zeros((len(y), 2, 3))
+    cube[:-1] = [15.0, 20.0, 26.0]
+    cold = np.array([False] * n_peers + [True])
+    ids = np.array([f"P{i}" for i in range(n_peers)] + ["NEW"])
+
+    out, groups = cold_start_quantiles(window, cold, cube, level, ids, since_start=since_start)
+    assert level[-1] == 0 and groups[-1] == "all"
+    np.testing.assert_allclose(out[-1], [[15 / 40 / 20, 1 / 40, 26 / 40 / 20]] * 2)  # the peers' profile x 1/40
+
+    # Without its history it is a product that never sold: the peers' median level it is.
+    out, _ = cold_start_quantiles(window, cold, cube, level, ids)
+    np.testing.assert_allclose(out[-1], [[15.0, 20.0, 26.0]] * 2)
+
+
+def test_the_pipeline_forecasts_a_product_that_sold_once_weeks_ago_near_zero(fast_config):
+    history = daily_history(n_series=4, days=200, seed=5)
+    end = pd.to_datetime(history["date"]).max()
+    days = pd.date_range(end - pd.Timedelta(days=39), end, freq="D")
+    once = pd.DataFrame({"series_id": "ONCE", "date": days, "quantity": [1.0] + [0.0] * 39})
+    result = forecast(pd.concat([history, once]), None, fast_config(horizon=14))
+    peers = result.forecast[result.forecast["series_id"] != "ONCE"].groupby("series_id")["q50"].mean()
+    fc = result.forecast[result.forecast["series_id"] == "ONCE"]
+    assert peers.min() > 5 and fc["q50"].mean() <= 1 / 40 * 2 and fc["q90"].max() < 1, (peers, fc)
+
+
 def test_explanations_name_model_score_and_drivers(fast_config):
     history = daily_history(n_series=2, days=200, seed=6)
     expl = forecast(history, None, fast_config(horizon=7)).explanations
