@@ -10,7 +10,9 @@ and the what-if page read it.
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -51,6 +53,19 @@ def planning_fill(calibration: PolicyCalibration | None, target: float) -> float
     return interpolate_planning_fill({float(t): float(v) for t, v in calibration.planning_fills.items()}, target)
 
 
+def replay_sample(product_ids: Iterable[int], limit: int) -> list[int]:
+    """At most `limit` of the products, in id order: those whose ids hash lowest.
+
+    The sample is as good as a random one, and the same night after night: a sample drawn afresh for each run
+    moved the demo catalogue's planning fill for 0.95 between 0.64 and 0.96 with no change in the data, and
+    every order quantity with it. A product added to or dropped from the catalogue changes it by one product.
+    """
+    ids = sorted(set(product_ids))
+    if len(ids) <= limit:
+        return ids
+    return sorted(sorted(ids, key=lambda p: hashlib.blake2b(str(p).encode(), digest_size=8).digest())[:limit])
+
+
 def _replay_frames(windows: dict[int, list[dict]], lead: dict[int, int]) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     """The backtest forecasts (q10/q50/q90), one frame per origin, and the demand that followed."""
     by_origin: dict[int, list[pd.DataFrame]] = {}
@@ -89,10 +104,8 @@ def _compute(*, run: ForecastRun, location: Location, terms: list[SupplierProduc
     by_product = {t.product_id: t for t in terms}
     windows = backtest_windows(run=run, product_ids=list(by_product), location_code=location.code)
     limit = int(settings.PO_CALIBRATION_MAX_SERIES)
-    if len(windows) > limit:
-        # A seeded sample keeps the nightly replay bounded on a large catalogue.
-        keep = np.random.default_rng(run.pk).choice(sorted(windows), size=limit, replace=False)
-        windows = {int(k): windows[int(k)] for k in keep}
+    # A sample keeps the nightly replay bounded on a large catalogue.
+    windows = {p: windows[p] for p in replay_sample(windows, limit)}
     lead, review = {}, 1
     for product_id in windows:
         _, lead[product_id], review = cover_periods(by_product[product_id], period, review_days)

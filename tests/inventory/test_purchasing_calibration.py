@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from forecasting.models import SeriesBacktest
+from inventory.calibration import replay_sample
 from inventory.models import PolicyCalibration, PurchaseOrder, PurchaseOrderLine
 from tests import factories
 from tests.inventory.conftest import AS_OF, active_forecast
@@ -122,3 +123,28 @@ def test_too_few_backtested_products_leave_the_target_as_it_is(assortment, sugge
     e = _tea().explanation
     assert e["planning_fill"] == e["service_level"]
     assert e["calibration"] == cal.pk
+
+
+def test_the_replay_sample_is_the_same_every_night_and_moves_by_one_product_when_one_is_added():
+    ids = list(range(1, 1001))
+    sample = replay_sample(ids, 100)
+    assert sample == replay_sample(list(reversed(ids)), 100) and len(sample) == 100 == len(set(sample))
+    assert sample == sorted(sample) and set(sample) <= set(ids)
+    # Spread over the catalogue like a random sample, not the first or the newest products.
+    assert sample != ids[:100] and sample != ids[-100:] and 350 < float(np.median(sample)) < 650
+    assert len(set(replay_sample([*ids, 1001], 100)) ^ set(sample)) <= 2
+    assert replay_sample(ids[:50], 100) == ids[:50]
+
+
+def test_two_runs_with_the_same_backtests_calibrate_alike_when_the_catalogue_is_sampled(assortment, suggest, settings):
+    products = _with_extra_products(assortment, 6)
+    settings.PO_CALIBRATION_MAX_SERIES = 5
+    fills = []
+    for _ in range(2):
+        run = active_forecast({p: (MEAN - WIDTH, MEAN, MEAN + WIDTH) for p in products})
+        _backtests(run, products, seed=7)
+        suggest()
+        cal = PolicyCalibration.objects.get(run=run)
+        assert (cal.status, cal.series) == ("calibrated", 5)
+        fills.append((cal.uncalibrated_fill, cal.planning_fills, cal.replay_fills))
+    assert fills[0] == fills[1]
