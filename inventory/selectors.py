@@ -86,6 +86,51 @@ def supplier_products_visible_to(user) -> QuerySet[SupplierProduct]:
     return qs.filter(supplier=supplier) if supplier is not None else qs.none()
 
 
+#: How the lines of one purchase order can be ordered on its page.
+LINE_SORTS = ("urgency", "value", "change", "sku")
+
+
+def cover_slack(explanation: dict | None) -> float | None:
+    """Days of cover the stock on hand and on order leaves beyond the lead time (negative: short before delivery)."""
+    e = explanation or {}
+    before, lead = e.get("days_of_cover_before"), e.get("lead_time_days")
+    if before is None or lead is None:
+        return None
+    return round(float(before) - float(lead), 1)
+
+
+def purchase_order_lines_for_review(
+    purchase_order, *, query: str = "", sort: str = "urgency", short_only: bool = False
+) -> list[PurchaseOrderLine]:
+    """One order's lines as a buyer reviews them: searched, filtered and ordered; each carries ``cover_slack``
+    and ``cover_shortfall`` (the days short, or None).
+
+    ``urgency`` puts the lines that run out soonest against the lead time first (lines without a forecast
+    last), then the larger values; ``value`` the largest values first; ``change`` the largest edits against
+    the suggestion first; ``sku`` the SKU order. A query matches the start of the SKU or any part of the name.
+    """
+    if sort not in LINE_SORTS:
+        raise ValueError(f"unknown sort {sort!r}")
+    lines = list(purchase_order.lines.select_related("product").order_by("product__sku", "pk"))
+    for line in lines:
+        line.cover_slack = cover_slack(line.explanation)
+        line.cover_shortfall = -line.cover_slack if line.cover_slack is not None and line.cover_slack < 0 else None
+    needle = query.strip().casefold()
+    if needle:
+        lines = [
+            ln for ln in lines if ln.product.sku.casefold().startswith(needle) or needle in ln.product.name.casefold()
+        ]
+    if short_only:
+        lines = [ln for ln in lines if ln.cover_slack is not None and ln.cover_slack < 0]
+    if sort == "urgency":
+        lines.sort(key=lambda ln: (ln.cover_slack is None, ln.cover_slack or 0.0, -ln.value))
+    elif sort == "value":
+        lines.sort(key=lambda ln: -ln.value)
+    elif sort == "change":
+        lines.sort(key=lambda ln: -abs(ln.quantity - ln.suggested_quantity))
+    return lines
+
+
 def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:
     """Days up to `until` (a local date) on which a product had no stock at any location (``series_id`` = sku,
     ``date``), from the stock ledger; the forecasting runs read it (``FORECAST_STOCKOUT_DAYS``)."""

@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +41,14 @@ from .models import (
     Supplier,
     SupplierProduct,
 )
-from .selectors import OverridesReport, overrides_report, stock_levels_visible_to, stockout_days_frame
+from .selectors import (
+    LINE_SORTS,
+    OverridesReport,
+    overrides_report,
+    purchase_order_lines_for_review,
+    stock_levels_visible_to,
+    stockout_days_frame,
+)
 
 
 class StockFilterForm(forms.Form):
@@ -69,6 +76,36 @@ class StockFilterForm(forms.Form):
         return qs
 
 
+LINE_SORT_LABELS = {
+    "urgency": _("Most urgent first"),
+    "value": _("Largest value first"),
+    "change": _("Largest change first"),
+    "sku": _("SKU"),
+}
+
+
+class PurchaseOrderLineFilterForm(forms.Form):
+    """The search, filter and order of one purchase order's lines; every field is optional."""
+
+    #: The fields a line edit carries back so the buyer returns to the same view of the order.
+    KEEP = ("q", "sort", "short", "page")
+
+    q = forms.CharField(label=_("SKU or product"), required=False, max_length=64)
+    sort = forms.ChoiceField(
+        label=_("Order by"), required=False, choices=[(k, LINE_SORT_LABELS[k]) for k in LINE_SORTS]
+    )
+    short = forms.BooleanField(label=_("Short before delivery only"), required=False)
+
+    def options(self) -> dict:
+        """The chosen filters (defaults where a field is missing or invalid)."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return {
+            "query": data.get("q") or "",
+            "sort": data.get("sort") or "urgency",
+            "short_only": bool(data.get("short")),
+        }
+
+
 @login_required
 def stock_list(request):
     """Stock by product and location, filtered by location, SKU and stock-outs."""
@@ -84,6 +121,8 @@ def stock_list(request):
 # --------------------------------------------------------------------------------------------- purchase orders
 
 PO_ROLES = (Role.STAFF, Role.BUYER)
+#: Lines shown at once on a purchase order's page (orders for a whole supplier run to hundreds).
+PO_LINES_PER_PAGE = 50
 PO_ACTIONS = {
     "submit": purchasing.purchase_order_submit,
     "approve": purchasing.purchase_order_approve,
@@ -243,10 +282,14 @@ def purchase_order_detail(request, pk: int):
     """One order: lines with their explanations, quantity edits, decisions, and projected stock."""
     _require_po_role(request)
     po = get_object_or_404(purchasing.purchase_orders_visible_to(request.user), pk=pk)
-    lines = list(po.lines.select_related("product").order_by("product__sku"))
-    selected = next((ln for ln in lines if str(ln.pk) == request.GET.get("line")), None)
-    if selected is None and lines:
-        selected = min(lines, key=lambda ln: (ln.explanation or {}).get("days_of_cover_before") or 1e9)
+    form = PurchaseOrderLineFilterForm(request.GET or None)
+    options = form.options()
+    lines = purchase_order_lines_for_review(po, **options)
+    all_lines = lines if not (options["query"] or options["short_only"]) else purchase_order_lines_for_review(po)
+    page = Paginator(lines, PO_LINES_PER_PAGE).get_page(request.GET.get("page"))
+    selected = next((ln for ln in all_lines if str(ln.pk) == request.GET.get("line")), None)
+    if selected is None and all_lines:
+        selected = min(all_lines, key=lambda ln: (ln.explanation or {}).get("days_of_cover_before") or 1e9)
     editable = po.status in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.PENDING_APPROVAL)
     receivable = po.status in purchasing.ON_ORDER_STATUSES
     events = AuditEvent.objects.filter(
@@ -257,13 +300,17 @@ def purchase_order_detail(request, pk: int):
         "inventory/purchase_order_detail.html",
         {
             "po": po,
-            "lines": lines,
+            "lines": all_lines,
+            "page": page,
+            "form": form,
+            "filtered": bool(options["query"] or options["short_only"]),
+            "back": request.GET.urlencode(),
             "selected": selected,
             "chart": _po_chart(po, selected),
             "editable": editable,
             "receivable": receivable,
             # Nothing can have come in before the order is approved: the column would only hold zeros.
-            "show_received": not editable or any(ln.received_quantity for ln in lines),
+            "show_received": not editable or any(ln.received_quantity for ln in all_lines),
             "can_approve": po.status in purchasing.OPEN_PO_STATUSES,
             "can_send": po.status == PurchaseOrderStatus.APPROVED,
             "can_cancel": po.status in (*purchasing.OPEN_PO_STATUSES, "approved", "sent"),
@@ -316,7 +363,14 @@ def purchase_order_line_edit(request, pk: int, line_pk: int):
         messages.error(request, f"{line.product.sku}: {exc.message}")
     else:
         messages.success(request, _("%(sku)s: quantity set to %(qty)s.") % {"sku": line.product.sku, "qty": raw})
-    return redirect(f"{reverse('inventory:po-detail', args=[pk])}?line={line.pk}")
+    # Back to the same search, order and page of the lines, with this line charted and in view.
+    back = QueryDict(request.POST.get("back", ""))
+    kept = QueryDict(mutable=True)
+    for key in PurchaseOrderLineFilterForm.KEEP:
+        if back.get(key):
+            kept[key] = back[key][:64]
+    kept["line"] = str(line.pk)
+    return redirect(f"{reverse('inventory:po-detail', args=[pk])}?{kept.urlencode()}#line-{line.pk}")
 
 
 @login_required
