@@ -86,6 +86,9 @@ class SeriesBacktest(models.Model):
     bias = models.FloatField(_("bias"), null=True)
     pinball = models.FloatField(_("pinball loss"), null=True)
     coverage = models.FloatField(_("10–90 coverage"), null=True)
+    # Units over the backtest windows: the demand, and how far the median missed it in all (WAPE = error / demand).
+    actual_total = models.FloatField(_("backtest demand"), null=True)
+    abs_error_total = models.FloatField(_("backtest absolute error"), null=True)
     explanation = models.JSONField(_("explanation"), default=dict, blank=True)
     # Only on the chosen row: {"dates": [...], "actual": [...], "q10": [...], "q50": [...], "q90": [...]}.
     last_origin = models.JSONField(

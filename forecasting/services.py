@@ -245,6 +245,8 @@ def _backtest_rows(run, metrics: pd.DataFrame, chosen: pd.Series, explanations, 
                 bias=_num(rec.get("bias")),
                 pinball=_num(rec.get("pinball")),
                 coverage=_num(rec.get("coverage", rec.get("coverage_80"))),
+                actual_total=_round(rec.get("actual_total")),
+                abs_error_total=_round(rec.get("abs_error_total")),
                 explanation=explained.get(sid, {}) if is_chosen else {},
             )
         )
