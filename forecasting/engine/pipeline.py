@@ -186,13 +186,17 @@ def _forecast(
     cold = length < min_hist
     candidates = [m for m in bt.points if m != "tsb"]
     shrink, margin = config.selection_shrink, config.selection_margin
-    chosen = choose_models(metrics, candidates, shrink, margin)
+    # Under one season of history the seasonal naive has no season to repeat: it repeats the last period, a
+    # forecast no buyer would pick for lumpy demand, which wins a few backtest origins by luck. It stays scored.
+    unseasoned = panel.ids[length < panel.season]
+    selectable = metrics[~((metrics["model"] == "seasonal_naive") & metrics["series_id"].isin(unseasoned))]
+    chosen = choose_models(selectable, candidates, shrink, margin)
     if "tsb" in bt.points and intermittent.any():
-        sub = metrics[metrics["series_id"].isin(panel.ids[intermittent])]
+        sub = selectable[selectable["series_id"].isin(panel.ids[intermittent])]
         chosen.update(choose_models(sub, candidates + ["tsb"], shrink, margin))
     chosen = chosen.reindex(panel.ids)
     if margin > 0:
-        anchor = _pooled_best(metrics, candidates)
+        anchor = _pooled_best(selectable, candidates)
         chosen = chosen.where(consistent_winners(bt, chosen.to_numpy(), anchor), anchor)
     if panel.freq == "W":
         # Weekly series with a yearly pattern keep a model that can repeat it, whatever the recent origins say.

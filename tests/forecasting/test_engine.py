@@ -533,3 +533,25 @@ def test_a_short_history_does_not_send_the_forecast_back_to_its_autumn_peak():
     current = np.nanmean(panel.y[:, -14:], axis=1)
     ratio = point.sum() / (28 * current.sum())
     assert 0.9 <= ratio <= 1.05
+
+
+def test_under_a_season_of_history_the_seasonal_naive_is_scored_but_never_chosen(fast_config):
+    # 40 weeks: STEP sells 5 a week, then 60 a week from week 20, so the last value (all a seasonal naive can
+    # repeat under a year of history) is exact at every backtest origin. A flat "last value" forecast is not a
+    # seasonal model, and on lumpy demand it is the worst of the candidates: it is never the choice.
+    rng = np.random.default_rng(3)
+    dates = pd.date_range("2023-01-02", periods=40, freq="W-MON")
+    step = np.where(np.arange(40) < 20, 5.0, 60.0)
+    history = pd.concat(
+        [pd.DataFrame({"series_id": "STEP", "date": dates, "quantity": step})]
+        + [
+            pd.DataFrame({"series_id": sid, "date": dates, "quantity": rng.poisson(base, 40).astype(float)})
+            for sid, base in (("A", 20.0), ("B", 8.0), ("C", 3.0))
+        ],
+        ignore_index=True,
+    )
+    result = forecast(history, None, fast_config(horizon=4, freq="W"))
+    metrics = result.metrics.set_index(["series_id", "model"])
+    assert metrics.loc[("STEP", "seasonal_naive"), "wape"] == 0.0  # scored, and the best score
+    assert set(result.chosen) <= {"moving_average", "tsb", "gbm", "ensemble"}
+    assert result.chosen["STEP"] != "seasonal_naive"
