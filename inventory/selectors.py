@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.db.models import QuerySet
@@ -12,12 +15,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forecasting.engine.series import demand_from_lines
-from forecasting.selectors import order_lines_frame
+from forecasting.models import Forecast
+from forecasting.selectors import active_run, order_lines_frame
 from retailai.commerce.selectors import channel_for_partner
 from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
 from .calibration import cover_periods
+from .engine.cover import daily_from_periods, days_of_cover
 from .engine.ledger import out_of_stock_days
 from .engine.overrides import (
     HindsightTotals,
@@ -66,6 +71,112 @@ def stock_summary() -> dict:
         "skus_with_stock": with_stock,
         "skus_out_of_stock": per_product.count() - with_stock,
     }
+
+
+#: Days ahead the stock list reads the forecast for: cover past it shows as "more than" this.
+STOCK_COVER_DAYS = 56
+#: The forecast demand the stock list shows beside each row, in days.
+STOCK_DEMAND_DAYS = 28
+STOCK_SORTS = ("sku", "cover")
+#: Expected units short before a new order arrives from which a stock row counts as running short.
+STOCK_SHORT_UNITS = 0.5
+
+
+def stock_cover_start(run, today: date) -> date:
+    """The day the stock list counts cover from: today while the active run's forecast reaches it; otherwise the
+    day after the run's history (a run whose horizon has passed, or a sample of past data), where it starts."""
+    if run is None or run.history_end is None:
+        return today
+    first = run.history_end + timedelta(days=1)
+    last = first + timedelta(days=run.horizon * (7 if run.freq == "W" else 1) - 1)
+    return today if first <= today <= last else first
+
+
+@dataclass
+class StockRow:
+    """A stock row with what the active forecast says of it (`stock_cover`)."""
+
+    level: StockLevel
+    has_forecast: bool = False
+    demand_ahead: float | None = None  # median demand over the next STOCK_DEMAND_DAYS
+    cover_days: float | None = None  # days the available stock lasts (None: past the look-ahead, or no forecast)
+    cover_with_order: float | None = None  # the same with what is on order
+    lead_time_days: float | None = None  # the primary supplier's, with its allowance for late deliveries
+    short_units: float | None = None  # demand before a new order could arrive that the stock leaves unserved
+    runs_short: bool = False  # short_units reaches STOCK_SHORT_UNITS
+
+
+def stock_cover(levels: list[StockLevel], *, today: date) -> list[StockRow]:
+    """The stock rows, each with what the active forecast says of it from `today` on (`StockRow`).
+
+    Cover counts the available stock (on hand − reserved), then with what is on order, against the median
+    forecast per day; a weekly forecast is spread over its days. A location's own forecast wins over the
+    all-locations one.
+    """
+    rows = [StockRow(level=lv) for lv in levels]
+    if not rows:
+        return rows
+    run = active_run("D") or active_run("W")
+    product_ids = sorted({lv.product_id for lv in levels})
+    codes = sorted({lv.location.code for lv in levels})
+    period = 7 if run is not None and run.freq == "W" else 1
+    leads: dict[int, float] = {}
+    terms = SupplierProduct.objects.filter(product_id__in=product_ids, is_primary=True, supplier__active=True)
+    for t in terms.order_by("product_id", "unit_cost", "supplier_id"):
+        if t.product_id not in leads:
+            leads[t.product_id] = cover_periods(t, 1, settings.PO_REVIEW_PERIOD_DAYS)[0]
+    ahead = max(STOCK_COVER_DAYS, math.ceil(max(leads.values(), default=0)))
+    series: dict[tuple[int, str], list[tuple[date, float]]] = defaultdict(list)
+    if run is not None:
+        forecasts = (
+            Forecast.objects.filter(
+                run=run,
+                product_id__in=product_ids,
+                location_code__in=[*codes, ""],
+                date__gt=today - timedelta(days=period),
+                date__lt=today + timedelta(days=ahead),
+            )
+            .order_by("product_id", "location_code", "date")
+            .values_list("product_id", "location_code", "date", "q50")
+        )
+        for product_id, code, day, q50 in forecasts.iterator(chunk_size=10_000):
+            series[(product_id, code)].append((day, q50))
+    for row in rows:
+        level = row.level
+        row.lead_time_days = leads.get(level.product_id)
+        points = series.get((level.product_id, level.location.code)) or series.get((level.product_id, ""))
+        if not points:
+            continue
+        daily = daily_from_periods(np.array([q for _, q in points]), period)
+        # A weekly period that began before today has spent its first days already.
+        daily = daily[max((today - points[0][0]).days, 0) :][:ahead]
+        row.has_forecast = True
+        row.demand_ahead = float(daily[:STOCK_DEMAND_DAYS].sum())
+        available = max(level.on_hand - level.reserved, 0)
+        row.cover_days = days_of_cover(daily[:STOCK_COVER_DAYS], available)
+        row.cover_with_order = days_of_cover(daily[:STOCK_COVER_DAYS], available + level.on_order)
+        if row.lead_time_days is not None:
+            # Units the forecast sells before a new order could arrive that the stock and its orders cannot serve.
+            demand_in_lead = float(daily[: math.ceil(row.lead_time_days)].sum())
+            row.short_units = max(demand_in_lead - available - level.on_order, 0.0)
+            row.runs_short = row.short_units >= STOCK_SHORT_UNITS
+    return rows
+
+
+def stock_sorted_by_cover(rows: list[StockRow]) -> list[StockRow]:
+    """Soonest out first: rows by days of cover with what is on order (the larger forecast demand first among
+    equal cover), those outlasting the look-ahead after them (largest forecast demand first), rows without a
+    forecast last; SKU and location break ties."""
+
+    def key(r: StockRow):
+        tie = (r.level.product.sku, r.level.location.code)
+        if not r.has_forecast:
+            return (2, 0.0, 0.0, *tie)
+        if r.cover_with_order is None:
+            return (1, 0.0, -(r.demand_ahead or 0.0), *tie)
+        return (0, r.cover_with_order, -(r.demand_ahead or 0.0), *tie)
+
+    return sorted(rows, key=key)
 
 
 def suppliers_visible_to(user) -> QuerySet[Supplier]:
@@ -129,6 +240,58 @@ def purchase_order_lines_for_review(
     elif sort == "change":
         lines.sort(key=lambda ln: -abs(ln.quantity - ln.suggested_quantity))
     return lines
+
+
+#: Columns of a purchase order's lines as exported, in order.
+PO_LINE_EXPORT_COLUMNS = (
+    "sku", "supplier_sku", "product", "suggested_quantity", "quantity", "received_quantity", "unit_cost", "value",
+    "pack_size", "moq", "on_hand", "on_order", "forecast_cover_demand", "days_of_cover_before",
+    "days_of_cover_after", "days_beyond_lead_time", "service_level", "abc_xyz", "override_reason",
+)  # fmt: skip
+#: Leading characters a spreadsheet would read as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell_text(value: str) -> str:
+    """Text a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def purchase_order_lines_export(purchase_order, lines: list[PurchaseOrderLine]) -> list[list]:
+    """The rows of an order's lines as a file for a spreadsheet or the supplier, `PO_LINE_EXPORT_COLUMNS` first:
+    quantities, costs and the figures behind each suggestion; text cells cannot run as formulas."""
+    supplier_skus = dict(
+        SupplierProduct.objects.filter(
+            supplier_id=purchase_order.supplier_id, product_id__in=[ln.product_id for ln in lines]
+        ).values_list("product_id", "supplier_sku")
+    )
+    rows: list[list] = [list(PO_LINE_EXPORT_COLUMNS)]
+    for ln in lines:
+        e = ln.explanation or {}
+        rows.append(
+            [
+                _cell_text(ln.product.sku),
+                _cell_text(supplier_skus.get(ln.product_id) or ""),
+                _cell_text(ln.product.name),
+                ln.suggested_quantity,
+                ln.quantity,
+                ln.received_quantity,
+                f"{ln.unit_cost:.4f}",
+                f"{ln.value:.2f}",
+                e.get("pack_size", ""),
+                e.get("moq", ""),
+                e.get("on_hand", ""),
+                e.get("on_order", ""),
+                e.get("forecast_cover_demand", ""),
+                e.get("days_of_cover_before", ""),
+                e.get("days_of_cover_after", ""),
+                "" if cover_slack(e) is None else cover_slack(e),
+                e.get("service_level", ""),
+                e.get("abc_xyz", ""),
+                _cell_text(ln.override_reason or ""),
+            ]
+        )
+    return rows
 
 
 def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """Back-office pages of the inventory app."""
 
+import csv
 import math
 from datetime import date, timedelta
 
@@ -13,10 +14,11 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -43,16 +45,25 @@ from .models import (
 )
 from .selectors import (
     LINE_SORTS,
+    STOCK_COVER_DAYS,
+    STOCK_DEMAND_DAYS,
+    STOCK_SORTS,
     OverridesReport,
     overrides_report,
+    purchase_order_lines_export,
     purchase_order_lines_for_review,
+    stock_cover,
+    stock_cover_start,
     stock_levels_visible_to,
+    stock_sorted_by_cover,
     stockout_days_frame,
 )
 
+STOCK_SORT_LABELS = {"sku": _("SKU"), "cover": _("Soonest out first")}
+
 
 class StockFilterForm(forms.Form):
-    """The filters above the stock list; every field is optional."""
+    """The filters and order of the stock list; every field is optional."""
 
     q = forms.CharField(label=_("SKU"), required=False, max_length=64)
     location = forms.ModelChoiceField(
@@ -62,6 +73,10 @@ class StockFilterForm(forms.Form):
         empty_label=_("All locations"),
     )
     out_of_stock = forms.BooleanField(label=_("Out of stock only"), required=False)
+    short = forms.BooleanField(label=_("Runs short before a new order only"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Order by"), required=False, choices=[(k, STOCK_SORT_LABELS[k]) for k in STOCK_SORTS]
+    )
 
     def filter(self, qs):
         if not self.is_valid():
@@ -74,6 +89,11 @@ class StockFilterForm(forms.Form):
         if data["out_of_stock"]:
             qs = qs.filter(on_hand__lte=0)
         return qs
+
+    def by_cover(self) -> bool:
+        """Whether the rows are chosen or ordered by their cover (which is read for every row, not one page)."""
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        return bool(data.get("short")) or data.get("sort") == "cover"
 
 
 LINE_SORT_LABELS = {
@@ -108,14 +128,35 @@ class PurchaseOrderLineFilterForm(forms.Form):
 
 @login_required
 def stock_list(request):
-    """Stock by product and location, filtered by location, SKU and stock-outs."""
+    """Stock by product and location with its days of cover at the active forecast; filtered by location, SKU,
+    stock-outs and rows that run out before a new order could arrive, in SKU order or soonest out first."""
     if not has_role(request.user, Role.STAFF, Role.BUYER):
         raise PermissionDenied
     form = StockFilterForm(request.GET or None)
     levels = form.filter(stock_levels_visible_to(request.user))
-    page = Paginator(levels, 50).get_page(request.GET.get("page"))
+    run = active_run("D") or active_run("W")
+    today = stock_cover_start(run, timezone.localdate())
+    if form.by_cover():
+        rows = stock_cover(list(levels), today=today)
+        if form.cleaned_data.get("short"):
+            rows = [r for r in rows if r.runs_short]
+        if form.cleaned_data.get("sort") == "cover":
+            rows = stock_sorted_by_cover(rows)
+        page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    else:
+        page = Paginator(levels, 50).get_page(request.GET.get("page"))
+        page.object_list = stock_cover(list(page.object_list), today=today)
     filtered = form.is_bound and form.is_valid() and any(form.cleaned_data.values())
-    return render(request, "inventory/stock_list.html", {"page": page, "form": form, "filtered": filtered})
+    context = {
+        "page": page,
+        "form": form,
+        "filtered": filtered,
+        "cover_days": STOCK_COVER_DAYS,
+        "demand_days": STOCK_DEMAND_DAYS,
+        "has_run": run is not None,
+        "cover_from": today if today != timezone.localdate() else None,
+    }
+    return render(request, "inventory/stock_list.html", context)
 
 
 # --------------------------------------------------------------------------------------------- purchase orders
@@ -320,6 +361,19 @@ def purchase_order_detail(request, pk: int):
             "events": events,
         },
     )
+
+
+@login_required
+def purchase_order_lines_csv(request, pk: int):
+    """An order's lines as CSV, searched, filtered and ordered as on its page (for a spreadsheet or the supplier)."""
+    _require_po_role(request)
+    po = get_object_or_404(purchasing.purchase_orders_visible_to(request.user).select_related("supplier"), pk=pk)
+    lines = purchase_order_lines_for_review(po, **PurchaseOrderLineFilterForm(request.GET or None).options())
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    name = slugify(f"po-{po.pk}-{po.supplier.code}") or f"po-{po.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    csv.writer(response).writerows(purchase_order_lines_export(po, lines))
+    return response
 
 
 @login_required

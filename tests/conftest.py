@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -197,6 +198,26 @@ def ui(browser, live_server):
             self.find("#id_password").send_keys(PASSWORD)
             self.find("button[type=submit].primary").click()
             self.wait_for("nav.mainnav")
+
+        @contextlib.contextmanager
+        def viewport(self, width: int, height: int = 800):
+            """The page laid out as on a screen of this size (a desktop one, not a phone) inside the block."""
+            metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            try:
+                yield
+            finally:
+                browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+        def table_overflow(self, css: str) -> list[float]:
+            """How far the table at `css` scrolls sideways in its wrapper, and how far its last heading reaches
+            past the wrapper's right edge (both <= 0 when every column is in view)."""
+            return browser.execute_script(
+                "const wrap = document.querySelector(arguments[0]).closest('.table-wrap');"
+                "const last = wrap.querySelector('thead th:last-child').getBoundingClientRect();"
+                "return [wrap.scrollWidth - wrap.clientWidth, last.right - wrap.getBoundingClientRect().right];",
+                css,
+            )
 
         def shot(self, name: str) -> Path:
             path = SCREENSHOTS / f"{name}.png"

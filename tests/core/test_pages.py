@@ -206,7 +206,7 @@ def test_stock_list_filters(personas, page_as):
 
     def skus(**params):
         response = page_as(personas["buyer"], STOCK, data=params)
-        return [level.product.sku for level in response.context["page"]]
+        return [row.level.product.sku for row in response.context["page"]]
 
     assert skus() == ["AB-1", "AB-2", "CD-1"]
     assert skus(location=south.pk) == ["AB-2", "CD-1"]

@@ -205,10 +205,7 @@ def test_a_buyer_sees_the_days_out_of_stock_on_the_forecast_chart(ui, personas):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1024, 1440])
 def test_staff_start_a_run_with_a_horizon_from_the_dashboard(ui, personas, width):
-    ui.driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}
-    )
-    try:
+    with ui.viewport(width, 900):
         ui.login("staff")
         ui.open("/forecasts/?freq=W")
         field = ui.wait_for("form.run-now input[name=horizon]")
@@ -221,8 +218,6 @@ def test_staff_start_a_run_with_a_horizon_from_the_dashboard(ui, personas, width
         ui.shot(f"forecast-run-now-{width}")
         ui.find("form.run-now button[type=submit]").click()
         message = ui.wait_for(".messages li.success").text
-    finally:
-        ui.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert "queued: 6 weeks ahead" in message
     run = ForecastRun.objects.get()
     assert (run.freq, run.horizon) == ("W", 6)

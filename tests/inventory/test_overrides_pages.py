@@ -179,10 +179,7 @@ def test_the_page_speaks_chinese(personas, approvals, zh_catalogue):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1024, 1440])
 def test_the_overrides_page_in_the_browser(ui, personas, approvals, width):
-    ui.driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 1400, "deviceScaleFactor": 1, "mobile": False}
-    )
-    try:
+    with ui.viewport(width, 1400):
         ui.login("buyer")
         ui.open("/purchase-orders/")
         ui.find("#overrides-link").click()
@@ -192,8 +189,6 @@ def test_the_overrides_page_in_the_browser(ui, personas, approvals, width):
             "return Array.from(document.querySelectorAll('.table-wrap')).map(w => w.scrollWidth - w.clientWidth);"
         )
         chart = ui.find("#overrides-chart svg.chart").size
-    finally:
-        ui.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert overflow and max(overflow) <= 0, overflow
     assert chart["width"] > 300
     assert ui.find('[data-verdict="helped"]').text == "1 change helped"

@@ -169,6 +169,71 @@ def test_the_review_form_is_on_a_buyers_page_only(personas, small_order):
 
 
 @browser_test
+def csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+
+
+def test_the_lines_download_as_csv_in_the_order_and_search_of_the_page(personas, small_order):
+    factories.SupplierProductFactory(supplier=small_order.supplier, product=small_order.lines.get(
+        product__sku="B-200").product, supplier_sku="RM-9")  # fmt: skip
+    client = client_for(personas["buyer"])
+    url = f"/purchase-orders/{small_order.pk}/lines.csv"
+
+    response = client.get(url, {"q": "mug", "sort": "value", "page": "3"})
+    rows = csv_rows(response)
+
+    assert response["Content-Type"].startswith("text/csv")
+    assert response["Content-Disposition"] == f'attachment; filename="po-{small_order.pk}-big.csv"'
+    header = rows[0]
+    assert [r[0] for r in rows[1:]] == ["B-200", "A-100"]
+    b = dict(zip(header, rows[1], strict=True))
+    assert (b["supplier_sku"], b["suggested_quantity"], b["quantity"], b["unit_cost"], b["value"]) == (
+        "RM-9", "40", "100", "1.0000", "100.00"
+    )  # fmt: skip
+    assert (b["days_of_cover_before"], b["days_beyond_lead_time"], b["abc_xyz"]) == ("9", "2.0", "AX")
+    # Without a search every line comes, most urgent first, the line without a forecast with empty figures.
+    everything = csv_rows(client.get(url))
+    assert [r[0] for r in everything[1:]] == ["A-100", "D-400", "B-200", "E-500", "C-300"]
+    assert dict(zip(header, everything[-1], strict=True))["days_of_cover_before"] == ""
+
+
+def test_a_product_name_that_looks_like_a_formula_downloads_as_text(personas, small_order):
+    line = small_order.lines.get(product__sku="E-500")
+    line.product.name = '=HYPERLINK("http://x.example","Salt")'
+    line.product.save()
+    line.override_reason = "+1 for the fair"
+    line.save()
+
+    rows = csv_rows(client_for(personas["buyer"]).get(f"/purchase-orders/{small_order.pk}/lines.csv"))
+
+    e500 = dict(zip(rows[0], next(r for r in rows if r[0] == "E-500"), strict=True))
+    assert e500["product"] == '\'=HYPERLINK("http://x.example","Salt")'
+    assert e500["override_reason"] == "'+1 for the fair"
+
+
+def test_the_lines_csv_is_for_buyers_only(personas, small_order):
+    url = f"/purchase-orders/{small_order.pk}/lines.csv"
+    for who in ("marketer", "supplier_partner", "channel_partner", "outsider"):
+        assert client_for(personas[who]).get(url).status_code == 403
+    assert client_for(personas["staff"]).get(url).status_code == 200
+    assert client_for(personas["buyer"]).get("/purchase-orders/999999/lines.csv").status_code == 404
+
+
+def test_the_order_page_links_the_csv_with_its_search(personas, small_order):
+    html = (
+        client_for(personas["buyer"])
+        .get(f"/purchase-orders/{small_order.pk}/", {"q": "mug", "sort": "value", "page": "1", "line": "7"})
+        .content.decode()
+    )
+
+    link = re.search(r'id="lines-csv" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    assert urlsplit(link).path == f"/purchase-orders/{small_order.pk}/lines.csv"
+    assert parse_qs(urlsplit(link).query) == {"q": ["mug"], "sort": ["value"]}
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1024, 1366])
 def test_the_lines_fit_the_window_and_an_edit_comes_back_to_its_line(ui, personas, small_order, width):
@@ -187,18 +252,11 @@ def test_the_lines_fit_the_window_and_an_edit_comes_back_to_its_line(ui, persona
             purchase_order=small_order, product=factories.ProductFactory(sku=f"Z{i:03d}", name="Rotary Desk Fan Grey"),
             quantity=1, suggested_quantity=1, unit_cost=Decimal("1.00"), explanation=explanation(1.0),
         )  # fmt: skip
-    ui.driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": False}
-    )
-    try:
+    with ui.viewport(width):
         ui.login("buyer")
         ui.open(f"/purchase-orders/{small_order.pk}/?sort=value")
         ui.wait_for("#po-lines tbody tr[data-line]")
-        overflow = ui.driver.execute_script(
-            "const wrap = document.querySelector('#po-lines').closest('.table-wrap');"
-            "const last = wrap.querySelector('thead th:last-child').getBoundingClientRect();"
-            "return [wrap.scrollWidth - wrap.clientWidth, last.right - wrap.getBoundingClientRect().right];"
-        )
+        overflow = ui.table_overflow("#po-lines")
         assert overflow[0] <= 0 and overflow[1] <= 0, overflow
         row = ui.find(f"#line-{line.pk}")
         why = row.find_element(ui.by.CSS_SELECTOR, "details.why")
@@ -217,7 +275,5 @@ def test_the_lines_fit_the_window_and_an_edit_comes_back_to_its_line(ui, persona
         assert "sort=value" in ui.driver.current_url
         top = ui.driver.execute_script(f"return document.getElementById('line-{line.pk}').getBoundingClientRect().top")
         assert 0 <= top < 800, top
-    finally:
-        ui.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     line.refresh_from_db()
     assert line.quantity == 2060741

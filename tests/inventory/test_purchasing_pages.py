@@ -256,19 +256,10 @@ def test_the_whole_inbox_table_fits_the_window(ui, personas, assortment, width):
         status="second_approval", is_auto_approved=True, total_value=Decimal("2510903.18"), total_quantity=2060740
     )
     Supplier.objects.filter(pk=assortment["other"].pk).update(name="Jams and Preserves of the North Ltd")
-    ui.driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": False}
-    )
-    try:
+    with ui.viewport(width):
         ui.login("buyer")
         ui.open("/purchase-orders/?status=all")
         ui.wait_for("table.data tbody tr[data-po]")
         ui.shot(f"purchase-order-inbox-{width}")
-        overflow = ui.driver.execute_script(
-            "const wrap = document.querySelector('#bulk-approve .table-wrap');"
-            "const last = wrap.querySelector('thead th:last-child').getBoundingClientRect();"
-            "return [wrap.scrollWidth - wrap.clientWidth, last.right - wrap.getBoundingClientRect().right];"
-        )
-    finally:
-        ui.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        overflow = ui.table_overflow("#bulk-approve table")
     assert overflow[0] <= 0 and overflow[1] <= 0, overflow
