@@ -34,6 +34,7 @@ from retailai.core.roles import has_role
 
 from . import purchasing
 from .calibration import cover_periods, run_calibrations, stored_calibration
+from .engine.projection import order_projection, window_totals
 from .models import (
     Location,
     PurchaseOrder,
@@ -318,6 +319,79 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     )
 
 
+#: Days past the longest cover that the whole-order projection still shows, and the most days it shows.
+ORDER_PROJECTION_EXTRA_DAYS = 7
+ORDER_PROJECTION_MAX_DAYS = 182
+
+
+def _po_order_projection(po: PurchaseOrder, lines: list[PurchaseOrderLine]) -> dict | None:
+    """What the whole order prevents: demand its lines' stock leaves unserved, day by day, with and without it;
+    in figures, before it arrives and over the review period after (until the next order could arrive).
+
+    Each line is projected from its suggestion's snapshot (stock on hand less reserved, the expected demand per
+    day over its cover, what was on order arriving at the end of the lead time), so the figures agree with the
+    lines' days of cover; the order arrives on the expected delivery date, or each line's lead time after the
+    order's day. Unserved demand is valued at list price (unit cost where a product has none)."""
+    used = [ln for ln in lines if (ln.explanation or {}).get("daily_demand") is not None]
+    if not used:
+        return None
+    e = [ln.explanation for ln in used]
+    start = po.generated_for or timezone.localdate()
+    lead = np.array([math.ceil(float(x.get("lead_time_days") or 0) - 1e-9) for x in e])
+    review = np.array([int(x.get("review_period_days") or settings.PO_REVIEW_PERIOD_DAYS) for x in e])
+    delivery = np.full(len(used), (po.expected_delivery - start).days) if po.expected_delivery else lead
+    days = int(
+        min(max(delivery.max(), lead.max()) + review.max() + ORDER_PROJECTION_EXTRA_DAYS, ORDER_PROJECTION_MAX_DAYS)
+    )
+    projection = order_projection(
+        stock=np.array([float(x.get("on_hand", 0)) - float(x.get("reserved", 0)) for x in e]),
+        daily=np.array([float(x["daily_demand"]) for x in e]),
+        on_order=np.array([float(x.get("on_order", 0)) for x in e]),
+        on_order_day=lead,
+        quantity=np.array([ln.quantity for ln in used], dtype=float),
+        delivery_day=delivery,
+        days=days,
+    )
+    price = np.array([float(ln.product.list_price or ln.unit_cost) for ln in used])
+    dates = [start + timedelta(days=t) for t in range(days + 1)]
+
+    def cumulative(unserved: np.ndarray) -> list[tuple[date, float]]:
+        values = np.concatenate([[0.0], np.cumsum((unserved * price[:, None]).sum(axis=0))])
+        return list(zip(dates, values.round(2).tolist(), strict=True))
+
+    without, with_order = cumulative(projection.unserved_without), cumulative(projection.unserved_with)
+    arrives = np.clip(delivery, 0, days)
+    # Before the order arrives it changes nothing; the review period after that, until the next order can
+    # arrive, is what it is for.
+    before = window_totals(projection.unserved_with, np.zeros(len(used), dtype=int), arrives, price)
+    after_without = window_totals(projection.unserved_without, arrives, arrives + review, price)
+    after_with = window_totals(projection.unserved_with, arrives, arrives + review, price)
+    chart = time_chart(
+        [
+            Line(_("Unserved without this order"), without, color=PALETTE[4], dashed=True, key="unserved-without"),
+            Line(_("Unserved with this order"), with_order, color=PALETTE[2], key="unserved-with"),
+        ],
+        markers=[(po.expected_delivery, _("delivery"))]
+        if po.expected_delivery and po.expected_delivery < dates[-1]
+        else [],
+        y_label=_("Unserved to date"),
+        width=1100,
+        height=220,
+    )
+    return {
+        "chart": chart,
+        "lines": len(used),
+        "left_out": len(lines) - len(used),
+        "review_days": int(review.max()),
+        "short_before": before[0],
+        "value_before": before[1],
+        "short_without": after_without[0],
+        "value_without": after_without[1],
+        "short_with": after_with[0],
+        "value_with": after_with[1],
+    }
+
+
 @login_required
 def purchase_order_detail(request, pk: int):
     """One order: lines with their explanations, quantity edits, decisions, and projected stock."""
@@ -348,6 +422,7 @@ def purchase_order_detail(request, pk: int):
             "back": request.GET.urlencode(),
             "selected": selected,
             "chart": _po_chart(po, selected),
+            "projection": _po_order_projection(po, all_lines),
             "editable": editable,
             "receivable": receivable,
             # Nothing can have come in before the order is approved: the column would only hold zeros.

@@ -66,7 +66,8 @@ def test_order_page_shows_lines_explanations_and_the_projection(personas, orders
     assert response.status_code == 200
     html = response.content.decode()
     assert "Projected stock of TEA" in html
-    assert html.count("<polyline") == 2  # with and without the order
+    product_chart = re.search(r'<section [^>]*id="chart">(.*?)</section>', html, re.S).group(1)
+    assert product_chart.count("<polyline") == 2  # with and without the order
     assert "On hand 30, on order 20, reserved 5" in html
     assert "Days of cover 4.5 → 14.0" in html
     assert 'id="approve-button"' in html
