@@ -44,7 +44,7 @@ from .models import (
     StockLevel,
     SupplierProduct,
 )
-from .selectors import supplier_for_partner
+from .selectors import supplier_for_partner, with_measured_lead_times
 from .services import stock_move
 
 S = PurchaseOrderStatus
@@ -326,7 +326,10 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
     """
     result = SuggestionResult(location=location, as_of=as_of)
     run = active_run("D") or active_run("W")
-    terms = _primary_terms(location)
+    on_file = _primary_terms(location)
+    promised = {t.product_id: t.lead_time_days for t in on_file}
+    # A supplier whose deliveries showed how late it runs is planned with the lead time it kept.
+    terms, measured = with_measured_lead_times(on_file, today=as_of)
     forecasts = (
         planning_forecasts(run=run, product_ids=[t.product_id for t in terms], location_code=location.code, start=as_of)
         if run is not None
@@ -355,6 +358,10 @@ def replenishment_suggest(*, location: Location, as_of: date, actor=None) -> Sug
             abc_xyz=cls,
             calibration=calibration,
         )
+        if t.supplier_id in measured:
+            s.explanation["measured_lead_time"] = measured[t.supplier_id].as_dict() | {
+                "promised_days": promised[t.product_id]
+            }
         if s.quantity > 0:
             suggestions[t.supplier_id].append(s)
     suggestions = _order_value_rules(suggestions)

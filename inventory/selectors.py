@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,9 @@ from retailai.core.choices import Role
 from retailai.core.roles import has_role
 
 from .calibration import cover_periods
+from .choices import MovementKind
 from .engine.cover import daily_from_periods, days_of_cover
+from .engine.leadtimes import DELIVERY_COLUMNS, delivery_events, planning_lead_time, supplier_lead_times
 from .engine.ledger import out_of_stock_days
 from .engine.overrides import (
     HindsightTotals,
@@ -122,9 +126,12 @@ def stock_cover(levels: list[StockLevel], *, today: date) -> list[StockRow]:
     period = 7 if run is not None and run.freq == "W" else 1
     leads: dict[int, float] = {}
     terms = SupplierProduct.objects.filter(product_id__in=product_ids, is_primary=True, supplier__active=True)
+    primary: dict[int, SupplierProduct] = {}
     for t in terms.order_by("product_id", "unit_cost", "supplier_id"):
-        if t.product_id not in leads:
-            leads[t.product_id] = cover_periods(t, 1, settings.PO_REVIEW_PERIOD_DAYS)[0]
+        primary.setdefault(t.product_id, t)
+    # The lead time the suggestions plan with: the one a supplier kept, once it has delivered often enough.
+    for t in with_measured_lead_times(list(primary.values()), today=timezone.localdate())[0]:
+        leads[t.product_id] = cover_periods(t, 1, settings.PO_REVIEW_PERIOD_DAYS)[0]
     ahead = max(STOCK_COVER_DAYS, math.ceil(max(leads.values(), default=0)))
     series: dict[tuple[int, str], list[tuple[date, float]]] = defaultdict(list)
     if run is not None:
@@ -177,6 +184,117 @@ def stock_sorted_by_cover(rows: list[StockRow]) -> list[StockRow]:
         return (0, r.cover_with_order, -(r.demand_ahead or 0.0), *tie)
 
     return sorted(rows, key=key)
+
+
+def delivered_lines_frame(*, since: date, supplier_ids: list[int] | None = None) -> pd.DataFrame:
+    """Lines of sent orders with their first receipt on or after `since` (local dates), and the lead time the
+    supply terms promise for them (``engine.leadtimes.DELIVERY_COLUMNS``); lines without terms are left out."""
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    lines = PurchaseOrderLine.objects.filter(purchase_order__sent_at__isnull=False, received_quantity__gt=0)
+    if supplier_ids is not None:
+        lines = lines.filter(purchase_order__supplier_id__in=supplier_ids)
+    rows = list(
+        lines.values_list(
+            "purchase_order_id",
+            "purchase_order__number",
+            "purchase_order__supplier_id",
+            "purchase_order__location_id",
+            "purchase_order__sent_at",
+            "product_id",
+        )
+    )
+    columns = list(DELIVERY_COLUMNS)
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    first: dict[tuple[str, int, int], datetime] = {}
+    receipts = StockMovement.objects.filter(
+        kind=MovementKind.RECEIPT, at__gte=start, reference__in=sorted({r[1] for r in rows})
+    ).values_list("reference", "product_id", "location_id", "at")
+    for ref, product_id, location_id, at in receipts.iterator(chunk_size=10_000):
+        key = (ref, product_id, location_id)
+        if key not in first or at < first[key]:
+            first[key] = at
+    promised = {
+        (s, p): days
+        for s, p, days in SupplierProduct.objects.filter(
+            supplier_id__in={r[2] for r in rows}, product_id__in={r[5] for r in rows}
+        ).values_list("supplier_id", "product_id", "lead_time_days")
+    }
+    out = []
+    for po_id, number, supplier_id, location_id, sent_at, product_id in rows:
+        received = first.get((number, product_id, location_id))
+        days = promised.get((supplier_id, product_id))
+        if received is None or days is None or sent_at is None:
+            continue
+        out.append(
+            (
+                supplier_id,
+                po_id,
+                product_id,
+                timezone.localtime(sent_at).date(),
+                timezone.localtime(received).date(),
+                days,
+            )
+        )
+    return pd.DataFrame(out, columns=columns)
+
+
+def supplier_lead_time_report(*, today: date, supplier_ids: list[int] | None = None) -> pd.DataFrame:
+    """Per supplier (index ``supplier_id``) the lead times it kept over the last ``PO_LEAD_TIME_HISTORY_DAYS``
+    (``engine.leadtimes.supplier_lead_times``); suppliers without deliveries are absent."""
+    since = today - timedelta(days=settings.PO_LEAD_TIME_HISTORY_DAYS)
+    events = delivery_events(delivered_lines_frame(since=since, supplier_ids=supplier_ids))
+    return supplier_lead_times(events, min_deliveries=settings.PO_LEAD_TIME_MIN_DELIVERIES)
+
+
+@dataclass(frozen=True)
+class MeasuredLeadTime:
+    """What a supplier's deliveries showed, for the explanation of a line planned with them."""
+
+    deliveries: int
+    late_days: float  # mean, negative when early
+    late_std_days: float
+
+    def as_dict(self) -> dict:
+        """For a line's explanation, in tenths of a day."""
+        return {
+            "deliveries": self.deliveries,
+            "late_days": round(self.late_days, 1),
+            "late_std_days": round(self.late_std_days, 1),
+        }
+
+
+def with_measured_lead_times(
+    terms: list[SupplierProduct], *, today: date
+) -> tuple[list[SupplierProduct], dict[int, MeasuredLeadTime]]:
+    """The supply terms to plan with, and what was measured per supplier id.
+
+    Terms of a supplier with enough deliveries get the lead time it kept and the deviation of its lateness
+    (``engine.leadtimes.planning_lead_time``) in place of their own; the others are returned as they are. The
+    changed terms are copies that are never saved: the terms on file stay what the supplier promised.
+    """
+    report = supplier_lead_time_report(today=today, supplier_ids=sorted({t.supplier_id for t in terms}))
+    measured = {
+        int(sid): MeasuredLeadTime(
+            deliveries=int(row["deliveries"]),
+            late_days=float(row["late_days"]),
+            late_std_days=float(row["late_std_days"]),
+        )
+        for sid, row in report.iterrows()
+        if row["measured"]
+    }
+    out = []
+    for t in terms:
+        m = measured.get(t.supplier_id)
+        if m is None:
+            out.append(t)
+            continue
+        planned = copy.copy(t)
+        planned._state = copy.copy(t._state)
+        lead, std = planning_lead_time(t.lead_time_days, m.late_days, m.late_std_days)
+        planned.lead_time_days, planned.lead_time_std_days = lead, Decimal(f"{std:.2f}")
+        out.append(planned)
+    return out, measured
 
 
 def suppliers_visible_to(user) -> QuerySet[Supplier]:

@@ -58,6 +58,8 @@ from .selectors import (
     stock_levels_visible_to,
     stock_sorted_by_cover,
     stockout_days_frame,
+    supplier_lead_time_report,
+    with_measured_lead_times,
 )
 
 STOCK_SORT_LABELS = {"sku": _("SKU"), "cover": _("Soonest out first")}
@@ -598,6 +600,32 @@ def purchase_order_overrides(request):
     )
 
 
+@login_required
+def supplier_lead_times(request):
+    """The lead times suppliers kept over the last year, against what their terms promise, and which of them the
+    suggestions plan with."""
+    _require_po_role(request)
+    today = timezone.localdate()
+    suppliers = list(Supplier.objects.filter(active=True).order_by("name"))
+    report = supplier_lead_time_report(today=today)
+    rows = []
+    for supplier in suppliers:
+        r = report.loc[supplier.pk] if supplier.pk in report.index else None
+        rows.append({"supplier": supplier, "stats": None if r is None else r.to_dict()})
+    # Suppliers with deliveries first, the latest on average at the top; the rest by name.
+    rows.sort(key=lambda x: (x["stats"] is None, -(x["stats"] or {}).get("late_days", 0.0)))
+    return render(
+        request,
+        "inventory/supplier_lead_times.html",
+        {
+            "rows": rows,
+            "days": settings.PO_LEAD_TIME_HISTORY_DAYS,
+            "min_deliveries": settings.PO_LEAD_TIME_MIN_DELIVERIES,
+            "std_factor": settings.PO_LEAD_TIME_STD_FACTOR,
+        },
+    )
+
+
 class WhatIfForm(forms.Form):
     """Service level and lead time to try for one product."""
 
@@ -670,7 +698,9 @@ def what_if(request, sku: str):
         .first()
     )
     current_sl = float((last or {}).get("service_level", 0.95))
-    current_lt, _lead, _review = cover_periods(terms, period, settings.PO_REVIEW_PERIOD_DAYS)
+    # The lead time the suggestions plan with: the one the supplier kept, once it has delivered often enough.
+    [planned], measured = with_measured_lead_times([terms], today=timezone.localdate())
+    current_lt, _lead, _review = cover_periods(planned, period, settings.PO_REVIEW_PERIOD_DAYS)
     demand, basis, estimated = _recent_demand(product, run)
     if demand is None:
         demand, basis = np.asarray(forecast.median), "forecast"
@@ -716,6 +746,7 @@ def what_if(request, sku: str):
     context.update(
         {
             "lead_time_allowance": current_lt - terms.lead_time_days,
+            "measured_lead_time": measured.get(terms.supplier_id),
             "service_level_from_line": bool(last and "service_level" in last),
             "current": current,
             "trial": trial,

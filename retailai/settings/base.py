@@ -228,6 +228,11 @@ FORECAST_MAX_HORIZON_DAYS = env_int("FORECAST_MAX_HORIZON_DAYS", 182)
 PO_REVIEW_PERIOD_DAYS = env_int("PO_REVIEW_PERIOD_DAYS", 7)
 # Extra lead time per standard deviation of the supplier's lead time.
 PO_LEAD_TIME_STD_FACTOR = 1.0
+# Once a supplier has delivered this many times in the last PO_LEAD_TIME_HISTORY_DAYS (orders sent, then
+# received), suggestions plan with the lead time it kept (its mean lateness and the deviation of it) instead of
+# the deviation in its supply terms.
+PO_LEAD_TIME_MIN_DELIVERIES = env_int("PO_LEAD_TIME_MIN_DELIVERIES", 5)
+PO_LEAD_TIME_HISTORY_DAYS = env_int("PO_LEAD_TIME_HISTORY_DAYS", 365)
 # Suggestions hold each forecast under the product's largest period of demand over this many weeks of history
 # (0 = off), plus a headroom share for the upper quantiles; products with under a quarter of it keep theirs.
 PO_HISTORY_CAP_WEEKS = env_int("PO_HISTORY_CAP_WEEKS", 52)
