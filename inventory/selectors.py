@@ -190,7 +190,10 @@ def delivered_lines_frame(*, since: date, supplier_ids: list[int] | None = None)
     """Lines of sent orders with their first receipt on or after `since` (local dates), and the lead time the
     supply terms promise for them (``engine.leadtimes.DELIVERY_COLUMNS``); lines without terms are left out."""
     start = timezone.make_aware(datetime.combine(since, time.min))
-    lines = PurchaseOrderLine.objects.filter(purchase_order__sent_at__isnull=False, received_quantity__gt=0)
+    # An order received in the window went out at most half a year before it (a longer lead time is a typo).
+    lines = PurchaseOrderLine.objects.filter(
+        purchase_order__sent_at__gte=start - timedelta(days=182), received_quantity__gt=0
+    )
     if supplier_ids is not None:
         lines = lines.filter(purchase_order__supplier_id__in=supplier_ids)
     rows = list(

@@ -204,3 +204,21 @@ def test_the_what_if_page_and_the_stock_list_plan_with_the_lead_time_kept(late_s
     assert "with the allowance for late deliveries, 10 days" in what_if
     # 95 in stock lasts 9.5 days of the 10 it takes a new order to come: 5 short.
     assert ">5 short<" in stock and "10-day lead time of the primary supplier" in stock
+
+
+@pytest.mark.django_db
+def test_an_order_sent_over_half_a_year_before_its_receipt_window_is_not_a_delivery(personas, settings):
+    settings.PO_LEAD_TIME_HISTORY_DAYS = 30
+    supplier = factories.SupplierFactory(code="slow")
+    location = factories.LocationFactory(code="wh9")
+    tea = factories.ProductFactory(sku="TEA9")
+    factories.SupplierProductFactory(supplier=supplier, product=tea, lead_time_days=6)
+    today = timezone.localdate()
+    deliver(supplier, location, tea, sent=today - timedelta(days=220), received=today - timedelta(days=10),
+            buyer=personas["buyer"], number="PO-OLD")  # fmt: skip
+    deliver(supplier, location, tea, sent=today - timedelta(days=20), received=today - timedelta(days=12),
+            buyer=personas["buyer"], number="PO-NEW")  # fmt: skip
+
+    row = supplier_lead_time_report(today=today).loc[supplier.pk]
+
+    assert (row["deliveries"], row["actual_days"]) == (1, 8.0)
