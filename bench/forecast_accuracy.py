@@ -159,10 +159,14 @@ def main() -> None:
     summary = []
     for name, (history, config) in datasets(args).items():
         table, info = run(name, history, config, args.seed, neural=name in args.neural.split(","))
-        # Each engine baseline also counts with the other median shifts (``ets@centre1``...): the best version
-        # of a baseline is the bar, not the one the engine's calibration happened to pick.
-        base = table.loc[[b for b in table.index if b.split("@")[0] in BASELINES], "WAPE"]
+        # The bar is the best of the baselines the issue names, each as the textbook has it (``@centre0``: no
+        # median shift) or as the engine's backtest calibrated it: both are chosen without the held-out periods.
+        # A stricter bar is printed too: every baseline at whichever median shift scores best on the held-out
+        # periods themselves, which no forecaster could know in advance.
+        named = [b for b in table.index if b in BASELINES or (b.split("@")[0] in BASELINES and b.endswith("@centre0"))]
+        base = table.loc[named, "WAPE"]
         ratio = table.loc["chosen", "WAPE"] / base.min()
+        strict = table.loc[[b for b in table.index if b.split("@")[0] in BASELINES], "WAPE"]
         variants = table.loc[[i for i in table.index if "@" in i]]
         table = table.drop(variants.index)
         print(
@@ -184,14 +188,22 @@ def main() -> None:
         cov = table.loc["chosen", "cov10-90"]
         target = TARGETS.get(name, 0.95)
         ok = ratio <= target and 0.75 <= cov <= 0.85
+        strict_ratio = table.loc["chosen", "WAPE"] / strict.min()
+        print(
+            f"stricter: chosen WAPE / best baseline at its best median shift on the held-out periods "
+            f"({strict.idxmin()} {strict.min():.3f}) = {strict_ratio:.3f}"
+        )
         print(
             f"chosen WAPE / best baseline ({base.idxmin()} {base.min():.3f}) = {ratio:.3f} "
             f"(target <= {target:.2f}); coverage {cov:.3f} (target 0.75-0.85): {'MET' if ok else 'MISSED'}"
         )
-        summary.append((name, ratio, target, cov, ok))
+        summary.append((name, ratio, strict_ratio, target, cov, ok))
     print("\n== summary")
-    for name, ratio, target, cov, ok in summary:
-        print(f"{name:14s} WAPE ratio {ratio:.3f} (<= {target:.2f})  coverage {cov:.3f}  {'MET' if ok else 'MISSED'}")
+    for name, ratio, strict_ratio, target, cov, ok in summary:
+        print(
+            f"{name:14s} WAPE ratio {ratio:.3f} (<= {target:.2f}; stricter bar {strict_ratio:.3f})  "
+            f"coverage {cov:.3f}  {'MET' if ok else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":
