@@ -54,6 +54,23 @@ class SupplierSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SupplierLeadTimeSerializer(serializers.Serializer):
+    """The lead times a supplier kept over the measured window (``inventory.selectors.supplier_lead_time_report``)."""
+
+    supplier = serializers.IntegerField()
+    window_days = serializers.IntegerField(help_text="Days back from today whose receipts count.")
+    deliveries = serializers.IntegerField(help_text="Lines of an order first received on one day count once.")
+    promised_days = serializers.FloatField(allow_null=True, help_text="Mean lead time in the supply terms.")
+    actual_days = serializers.FloatField(allow_null=True, help_text="Mean days from sending to first receipt.")
+    late_days = serializers.FloatField(allow_null=True, help_text="Mean days late (negative: early).")
+    late_std_days = serializers.FloatField(allow_null=True, help_text="Sample deviation of the lateness.")
+    on_time_share = serializers.FloatField(allow_null=True, help_text="Share of deliveries on time or early.")
+    planned_with_measured = serializers.BooleanField(
+        help_text="Whether suggestions plan with the lead time kept (enough deliveries) rather than the terms."
+    )
+    min_deliveries = serializers.IntegerField(help_text="Deliveries needed before the lead time kept is used.")
+
+
 class SupplierProductSerializer(serializers.ModelSerializer):
     supplier = SupplierBriefSerializer(read_only=True)
     product = ProductBriefSerializer(read_only=True)

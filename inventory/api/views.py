@@ -1,6 +1,8 @@
 """API views of the inventory app."""
 
+from django.conf import settings
 from django.db.models import Prefetch
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers as drf_serializers
 from rest_framework import viewsets
@@ -10,7 +12,12 @@ from rest_framework.response import Response
 from inventory import purchasing
 from inventory.filtersets import StockLevelFilterSet, SupplierFilterSet, SupplierProductFilterSet
 from inventory.models import PurchaseOrderLine
-from inventory.selectors import stock_levels_visible_to, supplier_products_visible_to, suppliers_visible_to
+from inventory.selectors import (
+    stock_levels_visible_to,
+    supplier_lead_time_report,
+    supplier_products_visible_to,
+    suppliers_visible_to,
+)
 from retailai.core.api.permissions import ReadAnyRoleWriteStaff
 from retailai.core.choices import Role
 from retailai.core.errors import ValidationFailed
@@ -26,6 +33,7 @@ from .serializers import (
     ReceiveSerializer,
     ShipNoticeSerializer,
     StockLevelSerializer,
+    SupplierLeadTimeSerializer,
     SupplierProductSerializer,
     SupplierSerializer,
 )
@@ -55,6 +63,28 @@ class SupplierViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return suppliers_visible_to(self.request.user)
+
+    @extend_schema(responses=SupplierLeadTimeSerializer)
+    @action(detail=True, methods=["get"], url_path="lead-times")
+    def lead_times(self, request, pk=None):
+        """The lead times this supplier kept against its terms, and whether suggestions plan with them."""
+        supplier = self.get_object()
+        report = supplier_lead_time_report(today=timezone.localdate(), supplier_ids=[supplier.pk])
+        row = report.loc[supplier.pk].to_dict() if supplier.pk in report.index else {}
+        number = lambda key: None if key not in row else round(float(row[key]), 3)  # noqa: E731
+        data = {
+            "supplier": supplier.pk,
+            "window_days": settings.PO_LEAD_TIME_HISTORY_DAYS,
+            "deliveries": int(row.get("deliveries", 0)),
+            "promised_days": number("promised_days"),
+            "actual_days": number("actual_days"),
+            "late_days": number("late_days"),
+            "late_std_days": number("late_std_days"),
+            "on_time_share": number("on_time_share"),
+            "planned_with_measured": bool(row.get("measured", False)),
+            "min_deliveries": settings.PO_LEAD_TIME_MIN_DELIVERIES,
+        }
+        return Response(SupplierLeadTimeSerializer(data).data)
 
 
 class SupplierProductViewSet(viewsets.ReadOnlyModelViewSet):

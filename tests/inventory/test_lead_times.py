@@ -222,3 +222,21 @@ def test_an_order_sent_over_half_a_year_before_its_receipt_window_is_not_a_deliv
     row = supplier_lead_time_report(today=today).loc[supplier.pk]
 
     assert (row["deliveries"], row["actual_days"]) == (1, 8.0)
+
+
+@pytest.mark.django_db
+def test_a_supplier_partner_reads_its_own_lead_times_over_the_api_and_no_one_elses(late_supplier, personas, api_as):
+    acme = late_supplier["supplier"]
+    own = personas["supplier_partner"].supplier_partner.supplier
+    url = "/api/suppliers/{}/lead-times/"
+
+    body = api_as(personas["buyer"]).get(url.format(acme.pk)).json()
+    theirs = api_as(personas["supplier_partner"]).get(url.format(acme.pk))
+    mine = api_as(personas["supplier_partner"]).get(url.format(own.pk)).json()
+
+    assert (body["deliveries"], body["promised_days"], body["actual_days"], body["late_days"]) == (5, 6.0, 9.0, 3.0)
+    assert body["planned_with_measured"] is True and body["min_deliveries"] == 5 and body["window_days"] == 365
+    assert theirs.status_code == 404
+    assert (mine["deliveries"], mine["late_days"], mine["planned_with_measured"]) == (0, None, False)
+    assert api_as(personas["channel_partner"]).get(url.format(acme.pk)).status_code == 403
+    assert api_as(None).get(url.format(acme.pk)).status_code == 401
