@@ -1,6 +1,7 @@
 """Admin of the inventory app. On-hand stock changes only through inventory.services, so the ledger is written."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
@@ -10,9 +11,10 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from retailai.core.admin import ReadOnlyAdminMixin
 from retailai.core.errors import DomainError
@@ -30,6 +32,7 @@ from .models import (
     SupplierProduct,
 )
 from .purchasing import purchase_order_approve_bulk, purchase_order_send
+from .selectors import supplier_lead_time_report
 from .services import stock_adjust
 
 
@@ -203,7 +206,35 @@ class SupplierAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "email", "min_order_value", "active")
     list_filter = ("active",)
     search_fields = ("code", "name", "email")
+    readonly_fields = ("lead_times_kept",)
     inlines = (SupplierProductInline,)
+
+    @admin.display(description=_("lead times kept"))
+    def lead_times_kept(self, obj: Supplier) -> str:
+        """What the supplier's deliveries showed, as on the lead-time page (the suggestions plan with it)."""
+        if obj.pk is None:
+            return "—"
+        report = supplier_lead_time_report(today=timezone.localdate(), supplier_ids=[obj.pk])
+        if obj.pk not in report.index:
+            return gettext("No deliveries in the last %(days)s days.") % {"days": settings.PO_LEAD_TIME_HISTORY_DAYS}
+        r = report.loc[obj.pk]
+        text = ngettext(
+            "%(n)s delivery: promised %(promised).1f d, kept %(kept).1f d, %(late).1f d late on average "
+            "(deviation %(sd).1f d), %(on_time).0f%% on time.",
+            "%(n)s deliveries: promised %(promised).1f d, kept %(kept).1f d, %(late).1f d late on average "
+            "(deviation %(sd).1f d), %(on_time).0f%% on time.",
+            int(r["deliveries"]),
+        ) % {
+            "n": int(r["deliveries"]), "promised": r["promised_days"], "kept": r["actual_days"],
+            "late": r["late_days"], "sd": r["late_std_days"], "on_time": 100 * r["on_time_share"],
+        }  # fmt: skip
+        planned = (
+            gettext("Suggestions plan with the lead time kept.")
+            if r["measured"]
+            else gettext("Suggestions plan with the terms until %(m)s deliveries.")
+            % {"m": settings.PO_LEAD_TIME_MIN_DELIVERIES}
+        )
+        return f"{text} {planned}"
 
 
 @admin.register(SupplierProduct)

@@ -240,3 +240,14 @@ def test_a_supplier_partner_reads_its_own_lead_times_over_the_api_and_no_one_els
     assert (mine["deliveries"], mine["late_days"], mine["planned_with_measured"]) == (0, None, False)
     assert api_as(personas["channel_partner"]).get(url.format(acme.pk)).status_code == 403
     assert api_as(None).get(url.format(acme.pk)).status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_suppliers_lead_times_kept(late_supplier, personas):
+    client = Client()
+    client.force_login(personas["staff"])
+
+    html = client.get(f"/admin/inventory/supplier/{late_supplier['supplier'].pk}/change/").content.decode()
+
+    assert "5 deliveries: promised 6.0 d, kept 9.0 d, 3.0 d late on average (deviation 0.7 d), 0% on time." in html
+    assert "Suggestions plan with the lead time kept." in html
