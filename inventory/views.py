@@ -257,6 +257,16 @@ def purchase_order_bulk_approve(request):
     return redirect("inventory:po-inbox")
 
 
+def _arrival_day(po: PurchaseOrder, lead_time_days: float, start: date, period: int = 1) -> date:
+    """When a line of the order is expected in: on the supplier's ship notice date once it has posted one;
+    until then its own lead time (as its suggestion planned, whole periods) after the order was sent, or after
+    the day it was suggested for while it has not been sent."""
+    if po.shipped_at is not None and po.expected_delivery is not None:
+        return po.expected_delivery
+    base = timezone.localtime(po.sent_at).date() if po.sent_at is not None else start
+    return base + timedelta(days=math.ceil(float(lead_time_days) / period - 1e-9) * period)
+
+
 def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     """Projected on hand of one line's product over the forecast, with and without this order.
 
@@ -278,7 +288,7 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     on_hand = snap.get("on_hand", level.on_hand if level else 0) - snap.get("reserved", 0)
     on_order = snap.get("on_order", 0)
     lead_periods = math.ceil(float(snap.get("lead_time_days", 0)) / period - 1e-9)
-    arrival_day = po.expected_delivery or start + timedelta(days=lead_periods * period)
+    arrival_day = _arrival_day(po, float(snap.get("lead_time_days", 0)), start, period)
     arrival = max(0, (arrival_day - forecast.dates[0]).days // period)
     # A delivery past the forecast's horizon is still shown, a week (two for weekly runs) beyond it: the extra
     # periods repeat the forecast's last week, as the line's cover does.
@@ -332,8 +342,8 @@ def _po_order_projection(po: PurchaseOrder, lines: list[PurchaseOrderLine]) -> d
 
     Each line is projected from its suggestion's snapshot (stock on hand less reserved, the expected demand per
     day over its cover, what was on order arriving at the end of the lead time), so the figures agree with the
-    lines' days of cover; the order arrives on the expected delivery date, or each line's lead time after the
-    order's day. Unserved demand is valued at list price (unit cost where a product has none)."""
+    lines' days of cover; each line arrives as `_arrival_day` expects it (the ship notice's date, or its own lead
+    time). Unserved demand is valued at list price (unit cost where a product has none)."""
     used = [ln for ln in lines if (ln.explanation or {}).get("daily_demand") is not None]
     if not used:
         return None
@@ -341,7 +351,7 @@ def _po_order_projection(po: PurchaseOrder, lines: list[PurchaseOrderLine]) -> d
     start = po.generated_for or timezone.localdate()
     lead = np.array([math.ceil(float(x.get("lead_time_days") or 0) - 1e-9) for x in e])
     review = np.array([int(x.get("review_period_days") or settings.PO_REVIEW_PERIOD_DAYS) for x in e])
-    delivery = np.full(len(used), (po.expected_delivery - start).days) if po.expected_delivery else lead
+    delivery = np.array([(_arrival_day(po, float(x.get("lead_time_days") or 0), start) - start).days for x in e])
     days = int(
         min(max(delivery.max(), lead.max()) + review.max() + ORDER_PROJECTION_EXTRA_DAYS, ORDER_PROJECTION_MAX_DAYS)
     )
@@ -373,9 +383,9 @@ def _po_order_projection(po: PurchaseOrder, lines: list[PurchaseOrderLine]) -> d
             Line(_("Unserved without this order"), without, color=PALETTE[4], dashed=True, key="unserved-without"),
             Line(_("Unserved with this order"), with_order, color=PALETTE[2], key="unserved-with"),
         ],
-        markers=[(po.expected_delivery, _("delivery"))]
-        if po.expected_delivery and po.expected_delivery < dates[-1]
-        else [],
+        # One marker where every line arrives together (a ship notice); lines arriving on their own lead times
+        # get one at the first and one at the last arrival.
+        markers=_arrival_markers(dates, arrives),
         y_label=_("Unserved to date"),
         width=1100,
         height=220,
@@ -392,6 +402,17 @@ def _po_order_projection(po: PurchaseOrder, lines: list[PurchaseOrderLine]) -> d
         "short_with": after_with[0],
         "value_with": after_with[1],
     }
+
+
+def _arrival_markers(dates: list[date], arrives: np.ndarray) -> list[tuple[date, str]]:
+    """Delivery markers of a whole-order chart: one date when all lines arrive together, else the first and the
+    last arrival (days past the chart are left out)."""
+    inside = sorted({int(d) for d in arrives if 0 <= d < len(dates) - 1})
+    if not inside:
+        return []
+    if len(inside) == 1:
+        return [(dates[inside[0]], _("delivery"))]
+    return [(dates[inside[0]], _("first delivery")), (dates[inside[-1]], _("last delivery"))]
 
 
 @login_required

@@ -113,3 +113,63 @@ def test_an_order_without_forecast_snapshots_has_no_projection(personas):
     html = client.get(f"/purchase-orders/{po.pk}/").content.decode()
 
     assert "What this order prevents" not in html
+
+
+def _two_lead_order(personas, **po_fields):
+    """TEA (lead 3) and JAM (lead 10), each 1 a day with nothing in stock, 20 ordered; suggested for `day`."""
+    day = date(2024, 3, 4)
+    po = PurchaseOrder.objects.create(
+        number="PO-P3", supplier=factories.SupplierFactory(code="s3"), location=factories.LocationFactory(code="w3"),
+        generated_for=day, expected_delivery=day + timedelta(days=10), **po_fields,
+    )  # fmt: skip
+    for sku, lead in (("TEA", 3), ("JAM", 10)):
+        PurchaseOrderLine.objects.create(
+            purchase_order=po, product=factories.ProductFactory(sku=sku, list_price=Decimal("1")), quantity=20,
+            suggested_quantity=20, unit_cost=Decimal("1"), explanation=explanation(0, 1.0, lead),
+        )  # fmt: skip
+    client = Client()
+    client.force_login(personas["buyer"])
+    return client.get(f"/purchase-orders/{po.pk}/").content.decode()
+
+
+def _figures(html: str) -> dict[str, list[str]]:
+    rows = dict(re.findall(r'<tr data-figure="(\w+)">(.*?)</tr>', html, re.S))
+    return {k: re.findall(r'<td class="num">([^<]*)</td>', v) for k, v in rows.items()}
+
+
+@pytest.mark.django_db
+def test_before_a_ship_notice_each_line_arrives_on_its_own_lead_time(personas):
+    html = _two_lead_order(personas)
+
+    # TEA misses 3 days before its delivery, JAM 10; the order's expected delivery (day 10) is JAM's.
+    assert _figures(html)["before"] == ["2 of 2", "£13"]
+    section = re.search(r'<section [^>]*id="order-projection">(.*?)</section>', html, re.S).group(1)
+    assert "first delivery" in section and "last delivery" in section
+
+
+@pytest.mark.django_db
+def test_a_ship_notice_date_is_when_every_line_arrives(personas):
+    from django.utils import timezone
+
+    html = _two_lead_order(personas, shipped_at=timezone.now(), status="sent")
+
+    # Both lines now wait for day 10: 10 + 10 units missed before it.
+    assert _figures(html)["before"] == ["2 of 2", "£20"]
+
+
+def test_a_line_arrives_its_lead_time_after_the_order_is_sent_until_a_ship_notice_says_otherwise():
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from inventory.views import _arrival_day
+
+    day = date(2024, 3, 4)
+    sent = timezone.make_aware(datetime(2024, 3, 8, 10))
+    draft = PurchaseOrder(generated_for=day, expected_delivery=day + timedelta(days=30))
+
+    assert _arrival_day(draft, 6.5, day) == day + timedelta(days=7)  # whole days, rounded up
+    assert _arrival_day(draft, 6, day, period=7) == day + timedelta(days=7)  # whole weeks
+    assert _arrival_day(PurchaseOrder(sent_at=sent), 6, day) == date(2024, 3, 14)
+    noticed = PurchaseOrder(sent_at=sent, shipped_at=sent, expected_delivery=date(2024, 3, 20))
+    assert _arrival_day(noticed, 6, day) == date(2024, 3, 20)
