@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from forecasting import services
 from forecasting.models import Forecast
@@ -38,7 +39,8 @@ def _sold_over(days: int) -> None:
     """Two sales of a merchandise product `days` days apart, first and last counted: a history of that length."""
     product = factories.ProductFactory(sku=f"HIST{days}")
     last = factories.OrderLineFactory(product=product, customer=None).placed_at
-    order = factories.OrderFactory(placed_at=last - timedelta(days=days - 1))
+    # Calendar days in local time: 24-hour steps across a clock change would move the first sale to another date.
+    order = factories.OrderFactory(placed_at=timezone.localtime(last) - timedelta(days=days - 1))
     factories.OrderLineFactory(order=order, product=product, customer=None)
 
 
