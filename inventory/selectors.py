@@ -38,6 +38,7 @@ from .engine.overrides import (
     override_table,
     override_totals,
 )
+from .engine.projection import order_projection, window_totals
 from .models import PurchaseOrderLine, StockLevel, StockMovement, Supplier, SupplierProduct
 
 
@@ -413,6 +414,98 @@ def purchase_order_lines_export(purchase_order, lines: list[PurchaseOrderLine]) 
             ]
         )
     return rows
+
+
+#: Days past the longest arrival and review period that the whole-order projection still shows, and the most.
+ORDER_PROJECTION_EXTRA_DAYS = 7
+ORDER_PROJECTION_MAX_DAYS = 182
+
+
+def line_arrival_day(po, lead_time_days: float, start: date, period: int = 1) -> date:
+    """When a line of the order is expected in: on the supplier's ship notice date once it has posted one;
+    until then its own lead time (as its suggestion planned, whole periods) after the order was sent, or after
+    the day it was suggested for while it has not been sent."""
+    if po.shipped_at is not None and po.expected_delivery is not None:
+        return po.expected_delivery
+    base = timezone.localtime(po.sent_at).date() if po.sent_at is not None else start
+    return base + timedelta(days=math.ceil(float(lead_time_days) / period - 1e-9) * period)
+
+
+@dataclass(frozen=True)
+class OrderProjectionSummary:
+    """What a whole order prevents (``order_projection_summary``)."""
+
+    dates: list[date]  # day 0 (the order's day) to the last projected day, both included
+    unserved_without: list[float]  # value of the demand left unserved up to each date, without the order
+    unserved_with: list[float]  # the same with it
+    arrivals: np.ndarray  # the day each line arrives, counted from day 0 (at most the last day)
+    lines: int  # lines projected
+    left_out: int  # lines without a forecast snapshot
+    review_days: int
+    short_before: int  # lines short by a unit or more before they arrive
+    value_before: float
+    short_without: int  # ... in the review period after they arrive, without the order
+    value_without: float
+    short_with: int  # ... the same with it
+    value_with: float
+
+
+def order_projection_summary(po, lines: list[PurchaseOrderLine]) -> OrderProjectionSummary | None:
+    """What the whole order prevents: demand its lines' stock leaves unserved, day by day, with and without it;
+    in figures, before it arrives and over the review period after (until the next order could arrive).
+
+    Each line is projected from its suggestion's snapshot (stock on hand less reserved, the expected demand per
+    day over its cover, what was on order arriving at the end of the lead time), so the figures agree with the
+    lines' days of cover; each line arrives as ``line_arrival_day`` expects it (the ship notice's date, or its
+    own lead time). Unserved demand is valued at list price (unit cost where a product has none). None when no
+    line has a snapshot.
+    """
+    used = [ln for ln in lines if (ln.explanation or {}).get("daily_demand") is not None]
+    if not used:
+        return None
+    e = [ln.explanation for ln in used]
+    start = po.generated_for or timezone.localdate()
+    lead = np.array([math.ceil(float(x.get("lead_time_days") or 0) - 1e-9) for x in e])
+    review = np.array([int(x.get("review_period_days") or settings.PO_REVIEW_PERIOD_DAYS) for x in e])
+    delivery = np.array([(line_arrival_day(po, float(x.get("lead_time_days") or 0), start) - start).days for x in e])
+    days = int(
+        min(max(delivery.max(), lead.max()) + review.max() + ORDER_PROJECTION_EXTRA_DAYS, ORDER_PROJECTION_MAX_DAYS)
+    )
+    projection = order_projection(
+        stock=np.array([float(x.get("on_hand", 0)) - float(x.get("reserved", 0)) for x in e]),
+        daily=np.array([float(x["daily_demand"]) for x in e]),
+        on_order=np.array([float(x.get("on_order", 0)) for x in e]),
+        on_order_day=lead,
+        quantity=np.array([ln.quantity for ln in used], dtype=float),
+        delivery_day=delivery,
+        days=days,
+    )
+    price = np.array([float(ln.product.list_price or ln.unit_cost) for ln in used])
+
+    def cumulative(unserved: np.ndarray) -> list[float]:
+        return np.concatenate([[0.0], np.cumsum((unserved * price[:, None]).sum(axis=0))]).round(2).tolist()
+
+    arrives = np.clip(delivery, 0, days)
+    # Before the order arrives it changes nothing; the review period after that, until the next order can
+    # arrive, is what it is for.
+    before = window_totals(projection.unserved_with, np.zeros(len(used), dtype=int), arrives, price)
+    after_without = window_totals(projection.unserved_without, arrives, arrives + review, price)
+    after_with = window_totals(projection.unserved_with, arrives, arrives + review, price)
+    return OrderProjectionSummary(
+        dates=[start + timedelta(days=t) for t in range(days + 1)],
+        unserved_without=cumulative(projection.unserved_without),
+        unserved_with=cumulative(projection.unserved_with),
+        arrivals=arrives,
+        lines=len(used),
+        left_out=len(lines) - len(used),
+        review_days=int(review.max()),
+        short_before=before[0],
+        value_before=before[1],
+        short_without=after_without[0],
+        value_without=after_without[1],
+        short_with=after_with[0],
+        value_with=after_with[1],
+    )
 
 
 def stockout_days_frame(*, product_ids: list[int], until) -> pd.DataFrame:

@@ -34,7 +34,6 @@ from retailai.core.roles import has_role
 
 from . import purchasing
 from .calibration import cover_periods, run_calibrations, stored_calibration
-from .engine.projection import order_projection, window_totals
 from .models import (
     Location,
     PurchaseOrder,
@@ -50,6 +49,8 @@ from .selectors import (
     STOCK_DEMAND_DAYS,
     STOCK_SORTS,
     OverridesReport,
+    line_arrival_day,
+    order_projection_summary,
     overrides_report,
     purchase_order_lines_export,
     purchase_order_lines_for_review,
@@ -257,16 +258,6 @@ def purchase_order_bulk_approve(request):
     return redirect("inventory:po-inbox")
 
 
-def _arrival_day(po: PurchaseOrder, lead_time_days: float, start: date, period: int = 1) -> date:
-    """When a line of the order is expected in: on the supplier's ship notice date once it has posted one;
-    until then its own lead time (as its suggestion planned, whole periods) after the order was sent, or after
-    the day it was suggested for while it has not been sent."""
-    if po.shipped_at is not None and po.expected_delivery is not None:
-        return po.expected_delivery
-    base = timezone.localtime(po.sent_at).date() if po.sent_at is not None else start
-    return base + timedelta(days=math.ceil(float(lead_time_days) / period - 1e-9) * period)
-
-
 def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     """Projected on hand of one line's product over the forecast, with and without this order.
 
@@ -288,7 +279,7 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     on_hand = snap.get("on_hand", level.on_hand if level else 0) - snap.get("reserved", 0)
     on_order = snap.get("on_order", 0)
     lead_periods = math.ceil(float(snap.get("lead_time_days", 0)) / period - 1e-9)
-    arrival_day = _arrival_day(po, float(snap.get("lead_time_days", 0)), start, period)
+    arrival_day = line_arrival_day(po, float(snap.get("lead_time_days", 0)), start, period)
     arrival = max(0, (arrival_day - forecast.dates[0]).days // period)
     # A delivery past the forecast's horizon is still shown, a week (two for weekly runs) beyond it: the extra
     # periods repeat the forecast's last week, as the line's cover does.
@@ -331,77 +322,36 @@ def _po_chart(po: PurchaseOrder, line: PurchaseOrderLine | None):
     )
 
 
-#: Days past the longest cover that the whole-order projection still shows, and the most days it shows.
-ORDER_PROJECTION_EXTRA_DAYS = 7
-ORDER_PROJECTION_MAX_DAYS = 182
-
-
 def _po_order_projection(po: PurchaseOrder, lines: list[PurchaseOrderLine]) -> dict | None:
-    """What the whole order prevents: demand its lines' stock leaves unserved, day by day, with and without it;
-    in figures, before it arrives and over the review period after (until the next order could arrive).
-
-    Each line is projected from its suggestion's snapshot (stock on hand less reserved, the expected demand per
-    day over its cover, what was on order arriving at the end of the lead time), so the figures agree with the
-    lines' days of cover; each line arrives as `_arrival_day` expects it (the ship notice's date, or its own lead
-    time). Unserved demand is valued at list price (unit cost where a product has none)."""
-    used = [ln for ln in lines if (ln.explanation or {}).get("daily_demand") is not None]
-    if not used:
+    """The whole-order card: its figures (``order_projection_summary``) and the chart of demand left unserved to
+    date, with and without the order."""
+    summary = order_projection_summary(po, lines)
+    if summary is None:
         return None
-    e = [ln.explanation for ln in used]
-    start = po.generated_for or timezone.localdate()
-    lead = np.array([math.ceil(float(x.get("lead_time_days") or 0) - 1e-9) for x in e])
-    review = np.array([int(x.get("review_period_days") or settings.PO_REVIEW_PERIOD_DAYS) for x in e])
-    delivery = np.array([(_arrival_day(po, float(x.get("lead_time_days") or 0), start) - start).days for x in e])
-    days = int(
-        min(max(delivery.max(), lead.max()) + review.max() + ORDER_PROJECTION_EXTRA_DAYS, ORDER_PROJECTION_MAX_DAYS)
-    )
-    projection = order_projection(
-        stock=np.array([float(x.get("on_hand", 0)) - float(x.get("reserved", 0)) for x in e]),
-        daily=np.array([float(x["daily_demand"]) for x in e]),
-        on_order=np.array([float(x.get("on_order", 0)) for x in e]),
-        on_order_day=lead,
-        quantity=np.array([ln.quantity for ln in used], dtype=float),
-        delivery_day=delivery,
-        days=days,
-    )
-    price = np.array([float(ln.product.list_price or ln.unit_cost) for ln in used])
-    dates = [start + timedelta(days=t) for t in range(days + 1)]
-
-    def cumulative(unserved: np.ndarray) -> list[tuple[date, float]]:
-        values = np.concatenate([[0.0], np.cumsum((unserved * price[:, None]).sum(axis=0))])
-        return list(zip(dates, values.round(2).tolist(), strict=True))
-
-    without, with_order = cumulative(projection.unserved_without), cumulative(projection.unserved_with)
-    arrives = np.clip(delivery, 0, days)
-    # Before the order arrives it changes nothing; the review period after that, until the next order can
-    # arrive, is what it is for.
-    before = window_totals(projection.unserved_with, np.zeros(len(used), dtype=int), arrives, price)
-    after_without = window_totals(projection.unserved_without, arrives, arrives + review, price)
-    after_with = window_totals(projection.unserved_with, arrives, arrives + review, price)
     chart = time_chart(
         [
-            Line(_("Unserved without this order"), without, color=PALETTE[4], dashed=True, key="unserved-without"),
-            Line(_("Unserved with this order"), with_order, color=PALETTE[2], key="unserved-with"),
+            Line(
+                _("Unserved without this order"),
+                list(zip(summary.dates, summary.unserved_without, strict=True)),
+                color=PALETTE[4],
+                dashed=True,
+                key="unserved-without",
+            ),
+            Line(
+                _("Unserved with this order"),
+                list(zip(summary.dates, summary.unserved_with, strict=True)),
+                color=PALETTE[2],
+                key="unserved-with",
+            ),
         ],
         # One marker where every line arrives together (a ship notice); lines arriving on their own lead times
         # get one at the first and one at the last arrival.
-        markers=_arrival_markers(dates, arrives),
+        markers=_arrival_markers(summary.dates, summary.arrivals),
         y_label=_("Unserved to date"),
         width=1100,
         height=220,
     )
-    return {
-        "chart": chart,
-        "lines": len(used),
-        "left_out": len(lines) - len(used),
-        "review_days": int(review.max()),
-        "short_before": before[0],
-        "value_before": before[1],
-        "short_without": after_without[0],
-        "value_without": after_without[1],
-        "short_with": after_with[0],
-        "value_with": after_with[1],
-    }
+    return {"chart": chart, "figures": summary}
 
 
 def _arrival_markers(dates: list[date], arrives: np.ndarray) -> list[tuple[date, str]]:

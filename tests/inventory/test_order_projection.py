@@ -162,7 +162,7 @@ def test_a_line_arrives_its_lead_time_after_the_order_is_sent_until_a_ship_notic
 
     from django.utils import timezone
 
-    from inventory.views import _arrival_day
+    from inventory.selectors import line_arrival_day as _arrival_day
 
     day = date(2024, 3, 4)
     sent = timezone.make_aware(datetime(2024, 3, 8, 10))
