@@ -235,3 +235,36 @@ def test_what_if_names_the_field_it_could_not_use(personas, assortment, suggest)
     # The valid field is still used; the bad one falls back to the current setting, as the page says.
     trial, current = response.context["trial"], response.context["current"]
     assert trial.lead_time_days == 14 and trial.service_level == current.service_level
+
+
+def test_what_if_says_there_is_no_safety_stock_when_the_calibration_plans_below_the_median(
+    personas, assortment, suggest
+):
+    from forecasting.models import ForecastRun
+    from inventory.models import PolicyCalibration
+
+    products = assortment["products"]
+    active_forecast({products["TEA"]: (4.0, 10.0, 16.0), products["MUG"]: 4.0, products["JAM"]: 6.0})
+    suggest()
+    run = ForecastRun.objects.get(is_active=True)
+    # The run's calibration found its quantiles far wider than the demand that came (as the replay would).
+    PolicyCalibration.objects.update_or_create(
+        run=run,
+        location=assortment["location"],
+        defaults={
+            "status": "calibrated",
+            "planning_fills": {"0.9": 0.15, "0.95": 0.2, "0.98": 0.25},
+            "replay_fills": {"0.9": 0.9, "0.95": 0.95, "0.98": 0.98},
+        },
+    )
+
+    response = client_for(personas["buyer"]).get("/purchase-orders/what-if/TEA/", {"service_level": "0.95"})
+
+    html = response.content.decode()
+    trial = response.context["trial"]
+    assert trial.planning_fill == pytest.approx(0.2)
+    assert trial.safety_stock < 0  # a planning fill this low reads the quantiles below the expected demand
+    cell = re.search(r'data-metric="safety-trial">(.*?)</td>', html, re.S).group(1)
+    gap = f"{-trial.safety_stock:.0f}"
+    assert f'None <span class="muted">(-{gap})</span>' in cell
+    assert f"sits {gap} below the expected demand over the cover" in cell and "plans at fill 0.200" in cell
