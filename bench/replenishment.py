@@ -266,7 +266,7 @@ def calendar_moments(
     return mean_cover, var_cover, review
 
 
-def calendar_replay(
+def moments_replay(
     demand: np.ndarray, moments: tuple[np.ndarray, np.ndarray, np.ndarray], lead_time: int, target: float
 ) -> tuple[float, dict[str, np.ndarray]]:
     """(s, S) from cover moments (the promotion calendar's, or the forecast medians'), s = mean + k·sd,
@@ -293,7 +293,7 @@ def median_moments(
     """Cover moments from the forecast medians: each replay period's cover (it and the lead time after it) sums
     the q50 of the latest origin at or before it; the variance is the year's variance of demand times the cover
     length, as the textbook's. Returns cover mean, cover variance and the review period's median (series x
-    replay period), the shape :func:`calendar_replay` takes."""
+    replay period), the shape :func:`moments_replay` takes."""
     cover = setup.lead_time + 1
     mean_cover, review = np.zeros((len(ids), len(dates))), np.zeros((len(ids), len(dates)))
     for j, f in enumerate(forecasts):
@@ -366,8 +366,8 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         s_lvl, big_s = level_matrices(forecasts, cal.apply(c), ids, dates, demand_history, setup.history_year)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
-        ref = None if calendar is None else calendar_replay(demand, calendar, setup.lead_time, fill(ours))
-        runs[name] = (ours, k, book, ref, calendar_replay(demand, medians, setup.lead_time, fill(ours)))
+        ref = None if calendar is None else moments_replay(demand, calendar, setup.lead_time, fill(ours))
+        runs[name] = (ours, k, book, ref, moments_replay(demand, medians, setup.lead_time, fill(ours)))
     # The app's suggestions: per series, forecasts with P10/P50/P90 only, each origin's planned through a
     # calibration on that forecast's own backtest windows, as each run's suggestions are (inventory.calibration).
     app = [app_calibration(bt, base) for bt in backtests]
@@ -377,8 +377,8 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         s_lvl, big_s = level_matrices(core, c, ids, dates, demand_history, setup.history_year)
         ours = replay(demand, s_lvl, big_s, setup.lead_time)
         k, book = textbook_replay(demand, past, setup.lead_time, fill(ours))
-        ref = None if calendar is None else calendar_replay(demand, calendar, setup.lead_time, fill(ours))
-        runs[name] = (ours, k, book, ref, calendar_replay(demand, medians, setup.lead_time, fill(ours)))
+        ref = None if calendar is None else moments_replay(demand, calendar, setup.lead_time, fill(ours))
+        runs[name] = (ours, k, book, ref, moments_replay(demand, medians, setup.lead_time, fill(ours)))
     unit = value.reindex(ids).to_numpy() if value is not None else None
     return {
         "setup": setup,

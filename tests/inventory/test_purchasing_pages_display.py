@@ -267,4 +267,4 @@ def test_what_if_says_there_is_no_safety_stock_when_the_calibration_plans_below_
     cell = re.search(r'data-metric="safety-trial">(.*?)</td>', html, re.S).group(1)
     gap = f"{-trial.safety_stock:.0f}"
     assert f'None <span class="muted">(-{gap})</span>' in cell
-    assert f"sits {gap} below the expected demand over the cover" in cell and "plans at fill 0.200" in cell
+    assert f"sits {gap} below the expected demand over the cover" in cell and "read at fill 0.200" in cell
