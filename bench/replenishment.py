@@ -34,6 +34,8 @@ medians do not carry the information the target asks for, however their quantile
 
 With ``--windows-before K`` the data ends K replay lengths before its end, so the replay (and the calibration
 before it) lies that much earlier: the place to see how much a result owes to one window.
+``bench/replenishment_windows.py`` shows that for Dominick's across six windows at once, with the textbook's
+hindsight safety factor and a price-driven reference.
 """
 
 from __future__ import annotations
@@ -215,16 +217,31 @@ def fill(res: dict[str, np.ndarray]) -> float:
     return float(res["served"].sum() / res["demanded"].sum())
 
 
+def textbook_matrices(
+    past: list[np.ndarray], k: float, lead_time: int, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The textbook's (s, S) for every series (from its year of demand, safety factor k), held over the replay;
+    review period 1."""
+    s_lvl, big_s = np.zeros(len(past)), np.zeros(len(past))
+    for i, h in enumerate(past):
+        s_lvl[i], big_s[i] = textbook_levels(h, lead_time=lead_time, review_period=1, safety_factor=k)
+    return s_lvl[:, None] * np.ones(shape), big_s[:, None] * np.ones(shape)
+
+
+def moments_levels(moments: tuple[np.ndarray, np.ndarray, np.ndarray], k: float) -> tuple[np.ndarray, np.ndarray]:
+    """(s, S) from cover moments: s = mean + k·sd, S = s + the review period's mean (series x replay period)."""
+    mean_cover, var_cover, review = moments
+    s_lvl = np.ceil(mean_cover + k * np.sqrt(var_cover))
+    return s_lvl, np.ceil(s_lvl + review)
+
+
 def textbook_replay(
     demand: np.ndarray, past: np.ndarray, lead_time: int, target: float
 ) -> tuple[float, dict[str, np.ndarray]]:
     """The textbook (s, S) with the safety factor k whose aggregate fill rate matches `target` (bisection)."""
 
     def run(k: float) -> dict[str, np.ndarray]:
-        s_lvl, big_s = np.zeros(len(demand)), np.zeros(len(demand))
-        for i, h in enumerate(past):
-            s_lvl[i], big_s[i] = textbook_levels(h, lead_time=lead_time, review_period=1, safety_factor=k)
-        return replay(demand, s_lvl[:, None] * np.ones_like(demand), big_s[:, None] * np.ones_like(demand), lead_time)
+        return replay(demand, *textbook_matrices(past, k, lead_time, demand.shape), lead_time)
 
     lo, hi = -2.0, 8.0
     while fill(run(hi)) < target and hi < 40:
@@ -272,11 +289,9 @@ def moments_replay(
     """(s, S) from cover moments (the promotion calendar's, or the forecast medians'), s = mean + k·sd,
     S = s + the review period's mean, with k found by bisection so that the aggregate fill rate equals `target`,
     as for the textbook."""
-    mean_cover, var_cover, review = moments
 
     def run(k: float) -> dict[str, np.ndarray]:
-        s_lvl = np.ceil(mean_cover + k * np.sqrt(var_cover))
-        return replay(demand, s_lvl, np.ceil(s_lvl + review), lead_time)
+        return replay(demand, *moments_levels(moments, k), lead_time)
 
     lo, hi = -2.0, 8.0
     while fill(run(hi)) < target and hi < 40:
@@ -307,14 +322,26 @@ def median_moments(
     return mean_cover, var * np.ones_like(mean_cover), review
 
 
-def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
-    """Replay one dataset with both policies and return what gets printed."""
-    t0 = time.perf_counter()
-    raw, value = load(setup.name, args)
-    if args.windows_before:
+@dataclass(frozen=True)
+class Window:
+    """One replay window of a dataset: the series it scores, their demand in it and the year before it."""
+
+    raw: pd.DataFrame  # the dataset as loaded, ending where --windows-before cuts it
+    full: pd.DataFrame  # every series on a complete period grid
+    grid: pd.DataFrame  # the scored series only
+    ids: np.ndarray
+    dates: np.ndarray  # the replay periods
+    demand: np.ndarray  # series x replay period
+    past: list[np.ndarray]  # each series' year of demand before the replay
+
+
+def replay_window(setup: Setup, raw: pd.DataFrame, windows_before: int) -> Window:
+    """The replay window `windows_before` replay lengths before the data's end: the series with at least 8
+    periods before it that still sell at its end, their demand over it and their year of history before it."""
+    if windows_before:
         # An earlier replay window: the data ends that many replay lengths before its real end.
         periods = np.sort(raw["date"].unique())
-        raw = raw[raw["date"] <= periods[-1 - args.windows_before * setup.replay]].reset_index(drop=True)
+        raw = raw[raw["date"] <= periods[-1 - windows_before * setup.replay]].reset_index(drop=True)
     full = complete_history(raw, setup.freq, _week_anchor(raw, setup.freq))
     dates = np.sort(full["date"].unique())[-setup.replay :]
     cut = dates[0]
@@ -327,6 +354,16 @@ def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
         g["quantity"].to_numpy()[-setup.history_year :]
         for _, g in grid[grid["date"] < cut].groupby("series_id", sort=True)
     ]
+    return Window(raw, full, grid, ids, dates, demand, past)
+
+
+def run_dataset(setup: Setup, args: argparse.Namespace) -> dict:
+    """Replay one dataset with both policies and return what gets printed."""
+    t0 = time.perf_counter()
+    loaded, value = load(setup.name, args)
+    w = replay_window(setup, loaded, args.windows_before)
+    raw, full, grid, ids, dates, demand, past = w.raw, w.full, w.grid, w.ids, w.dates, w.demand, w.past
+    cut = dates[0]
     calendar = None
     if setup.promotions:
         on = grid.assign(_on=(grid[list(setup.promotions)] > 0).any(axis=1))
