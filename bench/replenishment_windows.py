@@ -74,6 +74,7 @@ def regression_moments(w: Window, setup: Setup, history: int) -> tuple[np.ndarra
             beta, *_ = np.linalg.lstsq(design[ok], y[ok], rcond=None)
             resid = y[ok] - design[ok] @ beta
             s2 = float(resid @ resid / max(ok.sum() - design.shape[1], 1))
+            # A cover that runs past the data's end reads the last known week's price and promotions there.
             ahead = np.minimum(np.arange(t, t + cover), periods - 1)
             m = np.column_stack([np.ones(cover), *(v[i, ahead] for v in x)]) @ beta
             mu = np.exp(m + s2 / 2) - 1
